@@ -1,0 +1,5 @@
+"""Gymnasium environments of gridnav."""
+
+from gridnav_env.envs.box import GridNavEnv
+
+__all__ = ["GridNavEnv"]
