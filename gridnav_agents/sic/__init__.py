@@ -1,0 +1,22 @@
+"""SIC: the recurrent grid-cell encoder and its self-supervised pretraining (paper §5.1-5.3).
+
+* :class:`SICEncoder` — ``g_t = NormReLU(MLP(v_t) g_{t-1})`` (``model.py``).
+* ``losses`` — separation, invariance, capacity, conformal isometry (eqs. 4-7, per-pair means).
+* :class:`SICConfig` / :data:`PRESETS` — Table 1 hyperparameters (``config.py``).
+* ``train.train`` — the pretraining loop, and ``gridnav pretrain`` (``train.py``).
+* :func:`load_encoder` — a trained encoder from a safetensors checkpoint (``checkpoint.py``).
+"""
+
+from gridnav_agents.sic.checkpoint import CheckpointError, load_encoder
+from gridnav_agents.sic.config import PRESETS, SICConfig
+from gridnav_agents.sic.model import NormReLU, SICEncoder, norm_relu
+
+__all__ = [
+    "PRESETS",
+    "CheckpointError",
+    "NormReLU",
+    "SICConfig",
+    "SICEncoder",
+    "load_encoder",
+    "norm_relu",
+]

@@ -1,0 +1,215 @@
+"""Checkpoints of SIC pretraining as safetensors (never pickle), written atomically.
+
+One file holds everything needed to resume exactly or to rebuild the encoder:
+
+* tensors ``model.<name>`` (encoder parameters), ``optim.<i>.<key>`` (AdamW state of parameter
+  ``i``), ``rng.torch`` (the torch generator state, uint8);
+* string metadata (JSON): ``format``, ``encoder`` (constructor arguments), ``config``
+  (``SICConfig``), ``step``, ``optim_groups``, ``scheduler``, ``rng_numpy`` (the numpy
+  ``bit_generator.state``) and ``train_state`` (loop counters).
+
+A run directory keeps ``last.safetensors`` and ``best.safetensors``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from gridnav_agents.sic.model import SICEncoder
+
+__all__ = [
+    "FORMAT",
+    "Checkpoint",
+    "CheckpointError",
+    "load_checkpoint",
+    "load_encoder",
+    "resolve_checkpoint",
+    "save_checkpoint",
+]
+
+FORMAT = "gridnav-sic-checkpoint-v1"
+LAST, BEST = "last.safetensors", "best.safetensors"
+PRETRAINED_NAME = "sic_encoder.safetensors"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that exists but is truncated, corrupt or does not match."""
+
+
+@dataclass
+class Checkpoint:
+    """The parsed content of a checkpoint file."""
+
+    path: Path
+    tensors: dict[str, torch.Tensor]
+    meta: dict[str, Any]
+
+    def model_state(self) -> dict[str, torch.Tensor]:
+        return {k[6:]: v for k, v in self.tensors.items() if k.startswith("model.")}
+
+
+def _atomic_write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: SICEncoder,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: Any | None = None,
+    *,
+    config: dict[str, Any] | None = None,
+    step: int = 0,
+    numpy_rng: np.random.Generator | None = None,
+    torch_rng: torch.Generator | None = None,
+    train_state: dict[str, Any] | None = None,
+) -> Path:
+    """Write a checkpoint to ``path`` atomically (a temporary file in its folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {f"model.{k}": v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    meta: dict[str, Any] = {"format": FORMAT, "encoder": model.config(), "step": step}
+    if optimizer is not None:
+        sd = optimizer.state_dict()
+        for i, state in sd["state"].items():
+            for key, value in state.items():
+                if not isinstance(value, torch.Tensor):
+                    raise TypeError(f"optimizer state {key!r} is not a tensor; cannot save it")
+                tensors[f"optim.{i}.{key}"] = value.detach().cpu().clone()
+        meta["optim_groups"] = sd["param_groups"]
+    if scheduler is not None:
+        meta["scheduler"] = scheduler.state_dict()
+    if numpy_rng is not None:
+        meta["rng_numpy"] = numpy_rng.bit_generator.state
+    if torch_rng is not None:
+        tensors["rng.torch"] = torch_rng.get_state()
+    for key, value in (("config", config), ("train_state", train_state)):
+        if value is not None:
+            meta[key] = value
+    metadata = {k: json.dumps(v) for k, v in meta.items()}
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def resolve_checkpoint(path_or_run_dir: str | os.PathLike, which: str = "last") -> Path:
+    """The checkpoint file meant by a file path, a run directory (``which``: last/best) or
+    ``"pretrained"`` (the encoder shipped in ``gridnav_agents/pretrained/``)."""
+    if which not in ("last", "best"):
+        raise ValueError(f"which must be 'last' or 'best', got {which!r}")
+    if str(path_or_run_dir) == "pretrained":
+        path = Path(__file__).resolve().parents[1] / "pretrained" / PRETRAINED_NAME
+        if not path.is_file():
+            raise FileNotFoundError(f"no pretrained SIC encoder is installed (looked for {path})")
+        return path
+    path = Path(path_or_run_dir)
+    if path.is_dir():
+        file = path / (LAST if which == "last" else BEST)
+        if not file.is_file():
+            raise FileNotFoundError(f"run directory {path} has no checkpoint {file.name}")
+        return file
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint file or run directory at {path}")
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, tensors: str = "all") -> Checkpoint:
+    """Read and check a checkpoint. ``tensors="model"`` reads only the encoder's tensors.
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointError: unreadable (truncated/corrupt) or not a gridnav SIC checkpoint.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint file at {path}")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as fh:
+            raw_meta = fh.metadata() or {}
+            keys = [k for k in fh.keys() if tensors == "all" or k.startswith("model.")]  # noqa: SIM118
+            data = {k: fh.get_tensor(k) for k in keys}
+    except Exception as exc:  # safetensors raises its own error types for bad headers/data
+        raise CheckpointError(
+            f"{path} is not a readable safetensors file (truncated or corrupt?): {exc}"
+        ) from exc
+    if raw_meta.get("format") != json.dumps(FORMAT):
+        raise CheckpointError(f"{path} is not a gridnav SIC checkpoint (format {FORMAT} expected)")
+    try:
+        meta = {k: json.loads(v) for k, v in raw_meta.items()}
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path}: corrupt metadata: {exc}") from exc
+    return Checkpoint(path, data, meta)
+
+
+def encoder_from_checkpoint(ckpt: Checkpoint) -> SICEncoder:
+    """Rebuild the encoder stored in ``ckpt`` (train mode, CPU)."""
+    try:
+        model = SICEncoder(**ckpt.meta["encoder"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{ckpt.path}: bad encoder description: {exc}") from exc
+    state = ckpt.model_state()
+    expected = model.state_dict()
+    missing, unexpected = set(expected) - set(state), set(state) - set(expected)
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{ckpt.path}: encoder tensors do not match its description "
+            f"(missing {sorted(missing)}, unexpected {sorted(unexpected)})"
+        )
+    for k, v in expected.items():
+        if state[k].shape != v.shape:
+            raise CheckpointError(
+                f"{ckpt.path}: tensor model.{k} has shape {tuple(state[k].shape)}, "
+                f"expected {tuple(v.shape)}"
+            )
+    model.load_state_dict(state)
+    return model
+
+
+def load_encoder(
+    path_or_run_dir: str | os.PathLike = "pretrained",
+    which: str = "last",
+    device: str | torch.device = "cpu",
+) -> SICEncoder:
+    """A ready :class:`SICEncoder` in eval mode, from a checkpoint file, a run directory
+    (``which`` = ``"last"`` or ``"best"``) or ``"pretrained"``.
+
+    Raises ``FileNotFoundError`` for a missing file and :class:`CheckpointError` (a
+    ``ValueError``) for a truncated, corrupt or mismatched one.
+    """
+    ckpt = load_checkpoint(resolve_checkpoint(path_or_run_dir, which), tensors="model")
+    return encoder_from_checkpoint(ckpt).to(device).eval()
+
+
+def restore_optimizer(ckpt: Checkpoint, optimizer: torch.optim.Optimizer) -> None:
+    """Load the optimizer state saved in ``ckpt``."""
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in ckpt.tensors.items():
+        if key.startswith("optim."):
+            _, idx, name = key.split(".", 2)
+            state.setdefault(int(idx), {})[name] = value
+    if "optim_groups" not in ckpt.meta:
+        raise CheckpointError(f"{ckpt.path} holds no optimizer state")
+    try:
+        optimizer.load_state_dict({"state": state, "param_groups": ckpt.meta["optim_groups"]})
+    except (ValueError, KeyError) as exc:
+        raise CheckpointError(f"{ckpt.path}: optimizer state does not match: {exc}") from exc
+
+
+def restore_rngs(ckpt: Checkpoint, numpy_rng: np.random.Generator, torch_rng: torch.Generator):
+    """Set both generators to the states saved in ``ckpt``."""
+    numpy_rng.bit_generator.state = ckpt.meta["rng_numpy"]
+    torch_rng.set_state(ckpt.tensors["rng.torch"])

@@ -1,0 +1,290 @@
+"""Hyperparameters of SIC pretraining: one frozen, validated dataclass and two presets."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["PRESETS", "RESUMABLE_FIELDS", "SICConfig"]
+
+#: Fields that may differ between a run and its resumption (they do not change the trajectory).
+RESUMABLE_FIELDS = frozenset({"n_steps", "device", "checkpoint_every"})
+
+_VELOCITIES = ("uniform", "smooth")
+
+
+@dataclass(frozen=True)
+class SICConfig:
+    """Everything that defines a pretraining run (defaults: the paper's Table 1).
+
+    Model: ``n_units`` (N, 128), ``mlp_hidden`` (not in the paper: 128, the same width as the
+    state, so the MLP's last layer ``hidden -> N²`` holds 2.1M of its 2.1M+ parameters),
+    ``mlp_layers`` (3 Linear layers).
+
+    Data: ``batch_size`` (B, 130) trajectories of ``seq_len`` (T, 60) steps; ``permute`` (paper:
+    the B trajectories are permutations of one velocity sequence; ``False``: B independent
+    trajectories); ``velocity`` ``"uniform"`` (paper: i.i.d. Uniform²(-max_step, max_step) metres
+    per step, ``max_step`` 0.15) or ``"smooth"`` (``gridnav_env.motion.SmoothMotion`` with
+    ``smooth_dt`` seconds and ``smooth_speed_mean`` m/s, on the open plane).
+
+    Losses (per-pair means, see ``gridnav_agents.sic.losses``): ``sigma_x`` (0.05 m),
+    ``sigma_g`` (0.4), ``lambda_sep`` (1.0), ``lambda_inv`` (0.1), ``lambda_cap`` (0.5) and
+    ``lambda_coniso`` (not in the paper). Any λ may be 0 (that loss is then not computed).
+
+    ``lambda_coniso = 0.01``: the conformal-isometry loss is a variance of ratios
+    ``||Δg|| / ||v||`` (m⁻¹). Its natural size is ``(σg/σx)² = 64`` times a squared coefficient
+    of variation, and before the code depends smoothly on ``v`` it is dominated by the slowest
+    steps (``1/||v||``): 30-110 at initialisation of the paper config, where separation is ~0.1.
+    Measured on the quick preset (300 steps): with 0 it stays at 4-260; with 0.01 it falls to
+    0.2-2 within ~200 steps (separation 0.17 vs 0.12, invariance 0.60 vs 0.68 at λ=0); with 0.1
+    it first collapses the code (separation 0.91, invariance 0.03 at step 10) since a frozen code
+    has zero variance. 0.01 regularises without that collapse; it is a measured guess, not tuned
+    for grids.
+
+    Optimisation: AdamW (``lr`` 2e-5, ``weight_decay`` 0: Table 1 says "None"), gradients
+    accumulated over ``accumulate`` (2) batches per optimizer step, L2-norm clipping at
+    ``grad_clip`` (0.1; Table 1's "gradient clip value" is PyTorch Lightning's
+    ``gradient_clip_val`` whose default algorithm is norm clipping), ``n_steps`` (2e6) optimizer
+    steps. ReduceLROnPlateau (the paper gives no parameters): every ``plateau_interval``
+    optimizer steps it sees the mean total loss of that interval; ``plateau_factor`` and
+    ``plateau_patience`` (in intervals) are PyTorch's defaults (0.1, 10), ``min_lr`` its floor.
+
+    Exactness: ``pair_subsample`` (default ``None``: all pairs, exact) draws that many states per
+    batch for the separation/invariance losses, an approximation for quick experiments.
+    ``loss_block`` rows are streamed at a time (memory ~ 4·loss_block·B·T bytes).
+
+    Robustness: a step whose loss or gradient is not finite is skipped; ``max_bad_steps`` in a
+    row stop the run. Bookkeeping: ``seed`` (all randomness), ``device`` (``"auto"``: CUDA if
+    available), ``log_every`` (steps per metrics line), ``checkpoint_every``.
+    """
+
+    # model
+    n_units: int = 128
+    mlp_hidden: int = 128
+    mlp_layers: int = 3
+    # data
+    batch_size: int = 130
+    seq_len: int = 60
+    permute: bool = True
+    velocity: str = "uniform"
+    max_step: float = 0.15
+    smooth_dt: float = 0.05
+    smooth_speed_mean: float = 0.08
+    # losses
+    sigma_x: float = 0.05
+    sigma_g: float = 0.4
+    lambda_sep: float = 1.0
+    lambda_inv: float = 0.1
+    lambda_cap: float = 0.5
+    lambda_coniso: float = 0.01
+    pair_subsample: int | None = None
+    loss_block: int = 1024
+    # optimisation
+    lr: float = 2e-5
+    weight_decay: float = 0.0
+    grad_clip: float = 0.1
+    accumulate: int = 2
+    n_steps: int = 2_000_000
+    plateau_factor: float = 0.1
+    plateau_patience: int = 10
+    plateau_interval: int = 1000
+    min_lr: float = 0.0
+    max_bad_steps: int = 5
+    # bookkeeping
+    seed: int = 0
+    device: str = "auto"
+    log_every: int = 100
+    checkpoint_every: int = 10_000
+
+    def __post_init__(self) -> None:
+        hints = _hints()
+        for f in _fields():
+            value = getattr(self, f.name)
+            object.__setattr__(self, f.name, _coerce(f.name, value, hints[f.name]))
+        pos_int = [
+            "n_units",
+            "mlp_hidden",
+            "mlp_layers",
+            "batch_size",
+            "seq_len",
+            "loss_block",
+            "accumulate",
+            "n_steps",
+            "plateau_interval",
+            "max_bad_steps",
+            "log_every",
+            "checkpoint_every",
+        ]
+        for name in pos_int:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.plateau_patience < 0:
+            raise ValueError(f"plateau_patience must be >= 0, got {self.plateau_patience!r}")
+        pos = [
+            "max_step",
+            "smooth_dt",
+            "smooth_speed_mean",
+            "sigma_x",
+            "sigma_g",
+            "lr",
+            "grad_clip",
+        ]
+        nonneg = [
+            "lambda_sep",
+            "lambda_inv",
+            "lambda_cap",
+            "lambda_coniso",
+            "weight_decay",
+            "min_lr",
+        ]
+        for name in pos + nonneg:
+            v = getattr(self, name)
+            if not math.isfinite(v) or v < 0 or (name in pos and v == 0):
+                kind = "positive" if name in pos else "non-negative"
+                raise ValueError(f"{name} must be a finite {kind} number, got {v!r}")
+        if not 0 < self.plateau_factor < 1:
+            raise ValueError(f"plateau_factor must be in (0, 1), got {self.plateau_factor!r}")
+        if self.velocity not in _VELOCITIES:
+            raise ValueError(f"velocity must be one of {_VELOCITIES}, got {self.velocity!r}")
+        if self.pair_subsample is not None and self.pair_subsample < 2:
+            raise ValueError(f"pair_subsample must be >= 2 or None, got {self.pair_subsample!r}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed!r}")
+        dev = self.device
+        if not (dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())):
+            raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {dev!r}")
+        if self.lambda_sep == self.lambda_inv == self.lambda_cap == self.lambda_coniso == 0:
+            raise ValueError("lambda_sep, lambda_inv, lambda_cap, lambda_coniso are all 0")
+
+    @property
+    def step_scale(self) -> float:
+        """The velocity scale, metres per step: ``max_step`` (uniform) or the mean smooth step."""
+        if self.velocity == "uniform":
+            return self.max_step
+        return self.smooth_speed_mean * math.sqrt(math.pi / 2) * self.smooth_dt
+
+    @property
+    def dt(self) -> float | None:
+        """Seconds per step (``None`` for the paper's unitless uniform steps)."""
+        return self.smooth_dt if self.velocity == "smooth" else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable field values."""
+        return {f.name: getattr(self, f.name) for f in _fields()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> SICConfig:
+        """Build from :meth:`to_dict` output; unknown keys are an error, missing keys default."""
+        unknown = set(values) - {f.name for f in _fields()}
+        if unknown:
+            raise ValueError(f"unknown SICConfig field(s): {', '.join(sorted(unknown))}")
+        return cls(**values)
+
+    def with_overrides(self, assignments: Iterable[str]) -> SICConfig:
+        """A copy with ``"key=value"`` strings applied, values parsed by the field's type.
+
+        ``None``/``none`` sets an optional field to ``None``; booleans accept
+        true/false/1/0/yes/no; integers accept ``2e6``-style values when integral.
+        """
+        hints, names = _hints(), {f.name for f in _fields()}
+        changes: dict[str, Any] = {}
+        for item in assignments:
+            key, sep, text = item.partition("=")
+            key = key.strip()
+            if not sep:
+                raise ValueError(f"override {item!r} is not of the form key=value")
+            if key not in names:
+                raise ValueError(f"unknown SICConfig field {key!r} in override {item!r}")
+            changes[key] = _parse(key, text.strip(), hints[key])
+        return dataclasses.replace(self, **changes)
+
+    def diff(self, other: SICConfig) -> list[str]:
+        """Names of the fields whose values differ."""
+        return [f.name for f in _fields() if getattr(self, f.name) != getattr(other, f.name)]
+
+
+def _fields() -> list[dataclasses.Field]:
+    return list(dataclasses.fields(SICConfig))
+
+
+def _hints() -> dict[str, Any]:
+    return typing.get_type_hints(SICConfig)
+
+
+def _base(tp: Any) -> tuple[type, bool]:
+    """``(type, optional)`` for ``T`` or ``T | None``."""
+    args = typing.get_args(tp)
+    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
+        return next(a for a in args if a is not type(None)), True
+    return tp, False
+
+
+def _coerce(name: str, value: Any, tp: Any) -> Any:
+    base, optional = _base(tp)
+    if value is None:
+        if optional:
+            return None
+        raise ValueError(f"{name} must not be None")
+    if base is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be a bool, got {value!r}")
+        return value
+    if base is int:
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+        return value
+    if base is float:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ValueError(f"{name} must be a number, got {value!r}")
+        return float(value)
+    if base is str and not isinstance(value, str):
+        raise ValueError(f"{name} must be a string, got {value!r}")
+    return value
+
+
+def _parse(name: str, text: str, tp: Any) -> Any:
+    base, optional = _base(tp)
+    if optional and text.lower() == "none":
+        return None
+    try:
+        if base is bool:
+            lowered = text.lower()
+            if lowered in ("true", "1", "yes"):
+                return True
+            if lowered in ("false", "0", "no"):
+                return False
+            raise ValueError
+        if base is int:
+            number = float(text)
+            if not number.is_integer():
+                raise ValueError
+            return int(number)
+        if base is float:
+            return float(text)
+    except ValueError:
+        raise ValueError(f"cannot parse {text!r} as {base.__name__} for field {name!r}") from None
+    return text
+
+
+#: ``paper``: Table 1 exactly. ``quick``: a small, fast configuration for trying things
+#: (about a minute on a laptop CPU); the Table 1 λs and σs, a larger learning rate.
+PRESETS: dict[str, SICConfig] = {
+    "paper": SICConfig(),
+    "quick": SICConfig(
+        batch_size=64,
+        seq_len=40,
+        lr=1e-3,
+        accumulate=1,
+        n_steps=500,
+        plateau_interval=50,
+        log_every=10,
+        checkpoint_every=100,
+    ),
+}

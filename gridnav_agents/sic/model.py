@@ -1,0 +1,266 @@
+"""The SIC recurrent encoder (paper eqs. 2-3): ``g_t = NormReLU(W(v_t) g_{t-1})``, ``W = MLP``.
+
+Velocities are displacements per step in metres. States ``g`` are non-negative unit vectors in
+``R^N`` (the code of a position). The network has no positional readout.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["DEAD_STATE_NORM", "NormReLU", "SICEncoder", "norm_relu"]
+
+#: A pre-activation whose ReLU has L2 norm at or below this is "dead" (see :func:`norm_relu`).
+DEAD_STATE_NORM = 1e-12
+
+
+def norm_relu(h: Tensor) -> Tensor:
+    """``ReLU(h) / ||ReLU(h)||`` over the last dimension (the paper's σ).
+
+    The output is non-negative and unit-norm. When every pre-activation is ≤ 0 (precisely: the
+    ReLU has norm ≤ ``DEAD_STATE_NORM``) the ratio is undefined; the output is then the uniform
+    unit vector ``1/sqrt(N)``, a constant through which no gradient flows (no NaN, and the code
+    stays on the unit sphere, which the pairwise losses rely on).
+    """
+    r = torch.relu(h)
+    norm = torch.linalg.vector_norm(r, dim=-1, keepdim=True)
+    alive = norm > DEAD_STATE_NORM
+    safe = torch.where(alive, norm, torch.ones_like(norm))
+    uniform = torch.full_like(r, 1.0 / math.sqrt(h.shape[-1]))
+    return torch.where(alive, r / safe, uniform)
+
+
+class NormReLU(nn.Module):
+    """Module form of :func:`norm_relu`."""
+
+    def forward(self, h: Tensor) -> Tensor:
+        return norm_relu(h)
+
+
+def _norm_relu_with_norm(h: Tensor) -> tuple[Tensor, Tensor]:
+    """``(norm_relu(h), n)`` with ``n = ||ReLU(h)||``, or 0 where the state is dead."""
+    r = torch.relu(h)
+    norm = torch.linalg.vector_norm(r, dim=-1, keepdim=True)
+    alive = norm > DEAD_STATE_NORM
+    g = torch.where(alive, r / torch.where(alive, norm, 1.0), 1.0 / math.sqrt(h.shape[-1]))
+    return g, torch.where(alive, norm, 0.0)
+
+
+def _grouped_outer_sum(index: Tensor, a: Tensor, b: Tensor, n_groups: int) -> Tensor:
+    """``out[k] = sum_{i: index_i = k} outer(a_i, b_i)``: ``(n_groups, N, N)``."""
+    counts = torch.bincount(index, minlength=n_groups)
+    if len(index) and bool((counts == counts[0]).all()):  # permutations: one batched matmul
+        order = torch.argsort(index, stable=True)
+        a_k = a[order].view(n_groups, -1, a.shape[-1])
+        b_k = b[order].view(n_groups, -1, b.shape[-1])
+        return torch.bmm(a_k.transpose(1, 2), b_k)
+    out = a.new_zeros(n_groups, a.shape[-1], b.shape[-1])
+    for s in range(0, len(index), 64):
+        out.index_add_(0, index[s : s + 64], a[s : s + 64, :, None] * b[s : s + 64, None, :])
+    return out
+
+
+class _IndexedRecurrence(torch.autograd.Function):
+    """States of ``g_t = NormReLU(mats[index[:, t]] g_{t-1})`` with hand-written BPTT.
+
+    Saves only the states and norms (``O(B·T·N)``) plus the ``K`` shared matrices; gathers the
+    ``B`` matrices of a step into one reused buffer (no ``B·T`` matrices, no per-step
+    allocations) and forms the gradient of ``mats`` in one batched product at the end.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, mats: Tensor, index: Tensor, g0: Tensor) -> Tensor:
+        n_traj, n_steps = index.shape
+        n = g0.shape[-1]
+        states = g0.new_empty(n_traj, n_steps, n)
+        norms = g0.new_empty(n_traj, n_steps, 1)
+        buf = mats.new_empty(n_traj, n, n)
+        g = g0
+        for t in range(n_steps):
+            torch.index_select(mats, 0, index[:, t], out=buf)
+            g, norms[:, t] = _norm_relu_with_norm(torch.bmm(buf, g.unsqueeze(-1)).squeeze(-1))
+            states[:, t] = g
+        ctx.save_for_backward(mats, index, g0, states, norms)
+        return states
+
+    @staticmethod
+    def backward(ctx: Any, grad_states: Tensor) -> tuple[Tensor | None, None, Tensor | None]:
+        mats, index, g0, states, norms = ctx.saved_tensors
+        n_traj, n_steps, n = states.shape
+        buf = mats.new_empty(n_traj, n, n)
+        grad_h = torch.empty_like(states)
+        carry = torch.zeros_like(g0)  # dL/dg_t from later steps
+        inv_norm = torch.where(norms > 0, 1.0 / torch.where(norms > 0, norms, 1.0), 0.0)
+        for t in reversed(range(n_steps)):
+            gt = grad_states[:, t] + carry
+            g = states[:, t]
+            # g = r / |r|, r = relu(h): dL/dh = (gt - g (g . gt)) / |r| on the units with h > 0
+            dh = (gt - g * (g * gt).sum(-1, keepdim=True)) * inv_norm[:, t] * (g > 0)
+            grad_h[:, t] = dh
+            torch.index_select(mats, 0, index[:, t], out=buf)
+            carry = torch.bmm(buf.transpose(1, 2), dh.unsqueeze(-1)).squeeze(-1)
+        grad_mats = None
+        if ctx.needs_input_grad[0]:
+            g_prev = torch.cat([g0.unsqueeze(1), states[:, :-1]], dim=1)
+            grad_mats = _grouped_outer_sum(
+                index.reshape(-1), grad_h.reshape(-1, n), g_prev.reshape(-1, n), mats.shape[0]
+            )
+        return grad_mats, None, carry if ctx.needs_input_grad[2] else None
+
+
+class SICEncoder(nn.Module):
+    """Recurrent path integrator of the SIC paper.
+
+    ``g_t = NormReLU(W(v_t) g_{t-1})`` with ``W(v) = MLP(v / step_scale)`` reshaped to ``N×N``
+    and a learnt start code ``g_0 = NormReLU(g0_param)``.
+
+    Args:
+        n_units: ``N``, number of recurrent units (paper: 128).
+        mlp_hidden: width of the MLP's hidden layers (not given in the paper; default 128).
+        mlp_layers: number of Linear layers of the MLP (paper: 3), ReLU between them.
+        step_scale: the velocity scale the encoder is trained on, metres per step (uniform
+            velocities: the bound on ``|v_x|, |v_y|``, paper 0.15). Inputs are divided by it, a
+            fixed rescaling that keeps the MLP's inputs O(1); recorded so users can check a
+            mismatch.
+        dt: seconds per step of the training velocities (``None``: the paper's unitless steps).
+        generator: source of the initial weights (default: a fresh generator seeded with 0).
+
+    Shapes: velocities ``(..., 2)`` metres per step, states ``(..., N)``.
+    """
+
+    def __init__(
+        self,
+        n_units: int = 128,
+        mlp_hidden: int = 128,
+        mlp_layers: int = 3,
+        step_scale: float = 0.15,
+        dt: float | None = None,
+        generator: torch.Generator | None = None,
+    ):
+        super().__init__()
+        for name, value in (("n_units", n_units), ("mlp_hidden", mlp_hidden)):
+            if int(value) != value or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if int(mlp_layers) != mlp_layers or mlp_layers < 1:
+            raise ValueError(f"mlp_layers must be a positive integer, got {mlp_layers!r}")
+        if not step_scale > 0 or not math.isfinite(step_scale):
+            raise ValueError(f"step_scale must be a positive number of metres, got {step_scale!r}")
+        if dt is not None and not dt > 0:
+            raise ValueError(f"dt must be positive seconds or None, got {dt!r}")
+        self.n_units, self.mlp_hidden, self.mlp_layers = int(n_units), int(mlp_hidden), mlp_layers
+        self.step_scale = float(step_scale)
+        self.dt = None if dt is None else float(dt)
+        widths = [2] + [self.mlp_hidden] * (mlp_layers - 1) + [self.n_units**2]
+        layers: list[nn.Module] = []
+        for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+            if i > 0:
+                layers.append(nn.ReLU())
+            layers.append(nn.Linear(w_in, w_out))
+        self.mlp = nn.Sequential(*layers)
+        self.g0_param = nn.Parameter(torch.empty(self.n_units))
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """PyTorch's default Linear init, drawn from ``generator``; ``g0_param ~ U(0, 1)``."""
+        gen = generator if generator is not None else torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            for layer in self.mlp:
+                if isinstance(layer, nn.Linear):
+                    nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=gen)
+                    bound = 1.0 / math.sqrt(layer.in_features)
+                    nn.init.uniform_(layer.bias, -bound, bound, generator=gen)
+            nn.init.uniform_(self.g0_param, 0.0, 1.0, generator=gen)
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments (JSON-serialisable), enough to rebuild the architecture."""
+        return {
+            "n_units": self.n_units,
+            "mlp_hidden": self.mlp_hidden,
+            "mlp_layers": self.mlp_layers,
+            "step_scale": self.step_scale,
+            "dt": self.dt,
+        }
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.config().items())
+
+    @property
+    def g0(self) -> Tensor:
+        """The learnt start code ``(N,)``, non-negative and unit-norm."""
+        return norm_relu(self.g0_param)
+
+    def initial_state(self, batch: int) -> Tensor:
+        """``g_0`` repeated: ``(batch, N)``."""
+        return self.g0.unsqueeze(0).expand(batch, -1)
+
+    def transition(self, velocities: Tensor) -> Tensor:
+        """``W(v)``: ``(..., 2)`` metres per step -> ``(..., N, N)``."""
+        w = self.mlp(velocities / self.step_scale)
+        return w.unflatten(-1, (self.n_units, self.n_units))
+
+    def step(self, g: Tensor, v: Tensor) -> Tensor:
+        """One update ``g -> NormReLU(W(v) g)``; ``g (batch, N)``, ``v (batch, 2)`` or unbatched."""
+        unbatched = g.dim() == 1
+        if unbatched:
+            g, v = g.unsqueeze(0), v.unsqueeze(0)
+        w = self.transition(v.to(g.dtype))
+        out = norm_relu(torch.bmm(w, g.unsqueeze(-1)).squeeze(-1))
+        return out.squeeze(0) if unbatched else out
+
+    def _start(self, g0: Tensor | None, batch: int) -> Tensor:
+        if g0 is None:
+            return self.initial_state(batch)
+        if g0.shape != (batch, self.n_units):
+            raise ValueError(f"g0 must have shape ({batch}, {self.n_units}), got {tuple(g0.shape)}")
+        return g0
+
+    def forward(self, velocities: Tensor, g0: Tensor | None = None) -> Tensor:
+        """States after each step: ``velocities (batch, T, 2)`` -> ``(batch, T, N)``.
+
+        The MLP is evaluated once per sample (``batch·T`` times), one time step at a time. For
+        batches built from few distinct velocities (permutations) use :meth:`forward_indexed`.
+        """
+        if velocities.dim() != 3 or velocities.shape[-1] != 2:
+            raise ValueError(f"velocities must be (batch, T, 2), got {tuple(velocities.shape)}")
+        batch, n_steps, _ = velocities.shape
+        g = self._start(g0, batch)
+        states = []
+        for t in range(n_steps):
+            g = norm_relu(torch.bmm(self.transition(velocities[:, t]), g.unsqueeze(-1)).squeeze(-1))
+            states.append(g)
+        return torch.stack(states, dim=1) if states else g.new_zeros(batch, 0, self.n_units)
+
+    def forward_indexed(
+        self, velocities: Tensor, index: Tensor, g0: Tensor | None = None
+    ) -> Tensor:
+        """States of trajectories that draw each step from ``K`` shared velocities.
+
+        Trajectory ``b`` takes ``velocities[index[b, t]]`` at step ``t``; for the paper's permuted
+        batch ``velocities`` is ``(T, 2)`` and ``index`` the ``(B, T)`` permutations. The MLP runs
+        ``K`` times, not ``B·T``, and the ``B·T`` matrices ``W`` are never stored together.
+
+        Args:
+            velocities: ``(K, 2)`` metres per step.
+            index: ``(B, T)`` int64 in ``[0, K)``.
+            g0: optional start states ``(B, N)``; default the learnt ``g_0``.
+
+        Returns:
+            ``(B, T, N)`` states after each step.
+        """
+        if velocities.dim() != 2 or velocities.shape[-1] != 2:
+            raise ValueError(f"velocities must be (K, 2), got {tuple(velocities.shape)}")
+        if index.dim() != 2:
+            raise ValueError(f"index must be (B, T), got {tuple(index.shape)}")
+        batch, n_steps = index.shape
+        g = self._start(g0, batch)
+        if n_steps == 0:
+            return g.new_zeros(batch, 0, self.n_units)
+        index = index.to(device=velocities.device, dtype=torch.long)
+        if index.min() < 0 or index.max() >= len(velocities):
+            raise ValueError(f"index must lie in [0, {len(velocities)})")
+        mats = self.transition(velocities).contiguous()  # (K, N, N), the only W evaluations
+        return _IndexedRecurrence.apply(mats, index.contiguous(), g.contiguous())

@@ -1,0 +1,404 @@
+"""SIC self-supervised pretraining, top to bottom (CleanRL style).
+
+Each optimizer step: ``accumulate`` fresh batches (B permutations of T velocities, Fig. 3d) ->
+encoder states -> the four losses (eq. 8) -> backward; then norm clipping, AdamW, and every
+``plateau_interval`` steps ReduceLROnPlateau on the interval's mean loss. A run directory holds
+``config.json``, ``metrics.jsonl`` (one JSON line per logged step) and the safetensors
+checkpoints ``last.safetensors`` / ``best.safetensors`` (best: lowest mean loss between
+checkpoints). ``resume=True`` continues bit-for-bit where the last checkpoint stopped.
+
+Loss inputs (documented choices): the states the losses see are ``g_1..g_T`` of every
+trajectory plus the shared start state ``g_0`` once (position = the start); the conformal
+isometry loss sees every transition ``g_{t-1} -> g_t`` (``g_0 -> g_1`` included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from gridnav_agents.sic import checkpoint as ckpt_io
+from gridnav_agents.sic.config import PRESETS, RESUMABLE_FIELDS, SICConfig
+from gridnav_agents.sic.losses import capacity_loss, conformal_isometry_loss, pairwise_losses
+from gridnav_agents.sic.model import SICEncoder
+from gridnav_env.motion import SmoothMotion, UniformVelocity
+from gridnav_env.rollouts import PermutedRollout, independent_rollouts, permuted_rollouts
+
+__all__ = [
+    "LOSS_NAMES",
+    "NonFiniteLossError",
+    "add_pretrain_arguments",
+    "build_encoder",
+    "compute_losses",
+    "pretrain_main",
+    "sample_batch",
+    "train",
+]
+
+LOSS_NAMES = ("separation", "invariance", "capacity", "conformal_isometry")
+
+
+class NonFiniteLossError(RuntimeError):
+    """Raised when ``max_bad_steps`` consecutive steps had a non-finite loss or gradient."""
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} requested but CUDA is not available")
+    return torch.device(name)
+
+
+def build_encoder(config: SICConfig, generator: torch.Generator | None = None) -> SICEncoder:
+    """The encoder described by ``config`` (weights from ``generator``)."""
+    return SICEncoder(
+        n_units=config.n_units,
+        mlp_hidden=config.mlp_hidden,
+        mlp_layers=config.mlp_layers,
+        step_scale=config.step_scale,
+        dt=config.dt,
+        generator=generator,
+    )
+
+
+def sample_batch(config: SICConfig, rng: np.random.Generator) -> PermutedRollout:
+    """One batch of ``batch_size`` trajectories of ``seq_len`` steps from the origin."""
+    if config.velocity == "uniform":
+        motion = UniformVelocity(config.max_step)
+    else:
+        motion = SmoothMotion(dt=config.smooth_dt, speed_mean=config.smooth_speed_mean)
+    sampler = permuted_rollouts if config.permute else independent_rollouts
+    return sampler(config.batch_size, config.seq_len, rng, motion=motion)
+
+
+def compute_losses(
+    model: SICEncoder,
+    batch: PermutedRollout,
+    config: SICConfig,
+    generator: torch.Generator | None = None,
+) -> dict[str, torch.Tensor | None]:
+    """The four losses and their weighted sum ``"loss"`` for one batch (eq. 8, per-pair means).
+
+    A loss whose λ is 0 is skipped if expensive (separation: ``None``), else still reported.
+    ``generator`` draws the states kept when ``config.pair_subsample`` is set.
+    """
+    device = model.g0_param.device
+    v = torch.as_tensor(batch.velocities, dtype=torch.float32, device=device)
+    if batch.perms is not None:  # MLP on the T distinct velocities only
+        perms = torch.as_tensor(batch.perms, device=device)
+        states, v_steps = model.forward_indexed(v, perms), v[perms]
+    else:
+        states, v_steps = model(v), v
+    n_traj, n_steps, n = states.shape
+    g0 = model.g0
+    g_all = torch.cat([g0[None], states.reshape(-1, n)])
+    x_all = np.concatenate([np.asarray(batch.start)[None], batch.positions.reshape(-1, 2)])
+    g_pair, x_pair = g_all, x_all
+    if config.pair_subsample is not None and config.pair_subsample < len(x_all):
+        keep = torch.randperm(len(x_all), generator=generator)[: config.pair_subsample]
+        g_pair, x_pair = g_all[keep.to(device)], x_all[keep.numpy()]
+    sep, inv = pairwise_losses(
+        g_pair,
+        x_pair,
+        config.sigma_x,
+        config.sigma_g,
+        separation=config.lambda_sep > 0,
+        block=config.loss_block,
+    )
+    g_prev = torch.cat([g0.expand(n_traj, 1, n), states[:, :-1]], dim=1)
+    coniso = conformal_isometry_loss(
+        g_prev.reshape(-1, n), states.reshape(-1, n), v_steps.reshape(-1, 2), config.sigma_x
+    )
+    cap = capacity_loss(g_all)
+    loss = config.lambda_inv * inv + config.lambda_cap * cap + config.lambda_coniso * coniso
+    if config.lambda_sep > 0:
+        loss = loss + config.lambda_sep * sep
+    return {
+        "loss": loss,
+        "separation": sep if config.lambda_sep > 0 else None,
+        "invariance": inv,
+        "capacity": cap,
+        "conformal_isometry": coniso,
+    }
+
+
+def _finite_or_none(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+def _check_resume(out: Path, config: SICConfig) -> None:
+    stored = SICConfig.from_dict(json.loads((out / "config.json").read_text()))
+    changed = sorted(set(stored.diff(config)) - RESUMABLE_FIELDS)
+    if changed:
+        raise ValueError(
+            f"cannot resume {out}: config differs from the stored run in {', '.join(changed)} "
+            f"(only {', '.join(sorted(RESUMABLE_FIELDS))} may change)"
+        )
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Drop metrics lines logged after ``step`` (written after the checkpoint we resume from)."""
+    if not path.exists():
+        return
+    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+    kept = [ln for ln in lines if json.loads(ln)["step"] <= step]
+    path.write_text("".join(ln + "\n" for ln in kept))
+
+
+def train(
+    config: SICConfig,
+    out_dir: str | Path,
+    resume: bool = False,
+    progress: bool = True,
+    stop_after: int | None = None,
+) -> dict[str, Any]:
+    """Pretrain an encoder; returns a summary dict.
+
+    Args:
+        config: hyperparameters.
+        out_dir: run directory (created). Must not hold a run unless ``resume``.
+        resume: continue from ``out_dir/last.safetensors`` (model, optimizer, scheduler, RNGs,
+            counters). Only :data:`RESUMABLE_FIELDS` of the config may differ.
+        progress: show a tqdm bar with the four losses.
+        stop_after: stop (with a checkpoint) after this many optimizer steps in this call.
+
+    Raises:
+        NonFiniteLossError: ``max_bad_steps`` consecutive non-finite steps; the checkpoints on
+            disk are those of the last good state.
+    """
+    out = Path(out_dir)
+    device = resolve_device(config.device)
+    if (out / "config.json").exists():
+        if not resume:
+            raise FileExistsError(f"{out} already holds a run; resume it or choose a new dir")
+        _check_resume(out, config)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_io._atomic_write_json(out / "config.json", config.to_dict())
+
+    np_rng = np.random.default_rng(config.seed)
+    torch_gen = torch.Generator().manual_seed(config.seed)
+    model = build_encoder(config, torch_gen).to(device)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer,
+        factor=config.plateau_factor,
+        patience=config.plateau_patience,
+        min_lr=config.min_lr,
+    )
+    state = {
+        "step": 0,
+        "bad_total": 0,
+        "bad_run": 0,
+        "plateau_sum": 0.0,
+        "plateau_n": 0,
+        "ckpt_sum": 0.0,
+        "ckpt_n": 0,
+        "best": math.inf,
+        "elapsed_s": 0.0,
+    }
+    metrics_path = out / "metrics.jsonl"
+    if resume and (out / ckpt_io.LAST).exists():
+        ckpt = ckpt_io.load_checkpoint(out / ckpt_io.LAST)
+        model.load_state_dict(ckpt.model_state())
+        ckpt_io.restore_optimizer(ckpt, optimizer)
+        scheduler.load_state_dict(ckpt.meta["scheduler"])
+        ckpt_io.restore_rngs(ckpt, np_rng, torch_gen)
+        state.update(ckpt.meta["train_state"])
+        _truncate_metrics(metrics_path, state["step"])
+    else:
+        if resume:
+            warnings.warn(f"{out} has no checkpoint yet; starting from scratch", stacklevel=2)
+        metrics_path.write_text("")
+
+    def save(name: str) -> Path:
+        return ckpt_io.save_checkpoint(
+            out / name,
+            model,
+            optimizer,
+            scheduler,
+            config=config.to_dict(),
+            step=state["step"],
+            numpy_rng=np_rng,
+            torch_rng=torch_gen,
+            train_state=state,
+        )
+
+    interrupted = False
+    old_handler = None
+    if threading.current_thread() is threading.main_thread():
+
+        def on_sigint(signum: int, frame: Any) -> None:  # first Ctrl-C: stop at the step's end
+            nonlocal interrupted
+            if interrupted:
+                raise KeyboardInterrupt
+            interrupted = True
+
+        old_handler = signal.signal(signal.SIGINT, on_sigint)
+
+    t_start, done = time.perf_counter() - state["elapsed_s"], 0
+    bar = tqdm(total=config.n_steps, initial=state["step"], disable=not progress, desc="pretrain")
+    try:
+        with open(metrics_path, "a") as metrics:
+            while state["step"] < config.n_steps and not interrupted:
+                if stop_after is not None and done >= stop_after:
+                    break
+                optimizer.zero_grad(set_to_none=True)
+                sums = dict.fromkeys(("loss", *LOSS_NAMES), 0.0)
+                finite = True
+                for _ in range(config.accumulate):
+                    batch = sample_batch(config, np_rng)
+                    losses = compute_losses(model, batch, config, torch_gen)
+                    if not torch.isfinite(losses["loss"]).item():
+                        finite = False
+                        break
+                    (losses["loss"] / config.accumulate).backward()
+                    for k in sums:
+                        value = losses[k]
+                        sums[k] += float("nan") if value is None else value.item()
+                grad_norm = math.nan
+                if finite:
+                    grad_norm = torch.nn.utils.clip_grad_norm_(
+                        model.parameters(), config.grad_clip
+                    ).item()
+                    finite = math.isfinite(grad_norm)
+                state["step"] += 1
+                done += 1
+                step = state["step"]
+                mean = {k: v / config.accumulate if finite else math.nan for k, v in sums.items()}
+                if finite:
+                    optimizer.step()
+                    state["bad_run"] = 0
+                    state["plateau_sum"] += mean["loss"]
+                    state["plateau_n"] += 1
+                    state["ckpt_sum"] += mean["loss"]
+                    state["ckpt_n"] += 1
+                else:
+                    optimizer.zero_grad(set_to_none=True)
+                    state["bad_total"] += 1
+                    state["bad_run"] += 1
+                    warnings.warn(
+                        f"step {step}: non-finite loss or gradient; update skipped "
+                        f"({state['bad_run']} in a row, {state['bad_total']} in total)",
+                        RuntimeWarning,
+                        stacklevel=2,
+                    )
+                    if state["bad_run"] >= config.max_bad_steps:
+                        raise NonFiniteLossError(
+                            f"stopped at step {step}: {state['bad_run']} consecutive steps had "
+                            f"a non-finite loss or gradient. The last good checkpoint in {out} "
+                            "is intact; try a lower lr or grad_clip, then resume."
+                        )
+                if step % config.plateau_interval == 0 and state["plateau_n"] > 0:
+                    scheduler.step(state["plateau_sum"] / state["plateau_n"])
+                    state["plateau_sum"], state["plateau_n"] = 0.0, 0
+                state["elapsed_s"] = time.perf_counter() - t_start
+                if step % config.log_every == 0:
+                    line = {"step": step, **{k: _finite_or_none(v) for k, v in mean.items()}}
+                    line.update(
+                        grad_norm=_finite_or_none(grad_norm),
+                        lr=optimizer.param_groups[0]["lr"],
+                        bad_steps=state["bad_total"],
+                        elapsed_s=round(state["elapsed_s"], 3),
+                    )
+                    metrics.write(json.dumps(line) + "\n")
+                    metrics.flush()
+                    bar.set_postfix(
+                        sep=f"{mean['separation']:.3g}",
+                        inv=f"{mean['invariance']:.3g}",
+                        cap=f"{mean['capacity']:.3g}",
+                        coniso=f"{mean['conformal_isometry']:.3g}",
+                    )
+                bar.update(1)
+                if step % config.checkpoint_every == 0 or step == config.n_steps:
+                    _checkpoint(state, save)
+            if done and (interrupted or (stop_after is not None and done >= stop_after)):
+                _checkpoint(state, save)
+    finally:
+        bar.close()
+        if old_handler is not None:
+            signal.signal(signal.SIGINT, old_handler)
+    return {
+        "out_dir": str(out),
+        "step": state["step"],
+        "n_steps": config.n_steps,
+        "best_loss": _finite_or_none(state["best"]),
+        "bad_steps": state["bad_total"],
+        "interrupted": interrupted,
+        "elapsed_s": round(state["elapsed_s"], 3),
+    }
+
+
+def _checkpoint(state: dict[str, Any], save: Any) -> None:
+    """Save ``last`` and, if the mean loss since the previous checkpoint is the lowest, ``best``."""
+    is_best = False
+    if state["ckpt_n"] > 0:
+        mean = state["ckpt_sum"] / state["ckpt_n"]
+        state["ckpt_sum"], state["ckpt_n"] = 0.0, 0
+        if mean < state["best"]:
+            state["best"], is_best = mean, True
+    save(ckpt_io.LAST)
+    if is_best:
+        save(ckpt_io.BEST)
+
+
+def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``gridnav pretrain``."""
+    parser.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default=None,
+        help="paper (Table 1) or quick (default: quick; with --resume: the stored run)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override config fields, e.g. --set lr=1e-3",
+    )
+    parser.add_argument("--out", required=True, help="run directory")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def pretrain_main(args: argparse.Namespace) -> int:
+    """Entry point of ``gridnav pretrain``; returns the exit status."""
+    out = Path(args.out)
+    if getattr(args, "threads", None):
+        torch.set_num_threads(args.threads)
+    try:
+        if args.resume and args.preset is None and (out / "config.json").exists():
+            config = SICConfig.from_dict(json.loads((out / "config.json").read_text()))
+        else:
+            config = PRESETS[args.preset or "quick"]
+        config = config.with_overrides(args.overrides)
+        if args.device is not None:
+            config = config.with_overrides([f"device={args.device}"])
+        summary = train(config, out, resume=args.resume, progress=not args.no_progress)
+    except NonFiniteLossError as exc:
+        print(f"gridnav pretrain: {exc}", file=sys.stderr)
+        return 1
+    except (ValueError, FileExistsError, FileNotFoundError) as exc:
+        print(f"gridnav pretrain: error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary, indent=2))
+    return 130 if summary["interrupted"] else 0  # 130: the shell's code for Ctrl-C

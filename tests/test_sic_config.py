@@ -1,0 +1,92 @@
+"""SICConfig: Table 1 defaults, validation, overrides, serialisation."""
+
+import dataclasses
+
+import pytest
+
+from gridnav_agents.sic.config import PRESETS, SICConfig
+
+
+def test_paper_preset_is_table_1():
+    c = PRESETS["paper"]
+    assert (c.batch_size, c.seq_len, c.n_units, c.mlp_layers) == (130, 60, 128, 3)
+    assert (c.sigma_x, c.sigma_g) == (0.05, 0.4)
+    assert (c.lambda_sep, c.lambda_inv, c.lambda_cap) == (1.0, 0.1, 0.5)
+    assert (c.lr, c.grad_clip, c.accumulate, c.weight_decay) == (2e-5, 0.1, 2, 0.0)
+    assert c.n_steps == 2_000_000 and c.max_step == 0.15 and c.velocity == "uniform"
+    assert c.permute and c.pair_subsample is None
+    assert c.step_scale == 0.15 and c.dt is None
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("n_units", 0),
+        ("batch_size", -3),
+        ("seq_len", 2.5),
+        ("sigma_x", 0.0),
+        ("sigma_g", -0.4),
+        ("lambda_inv", -0.1),
+        ("lambda_coniso", float("nan")),
+        ("lr", 0.0),
+        ("grad_clip", float("inf")),
+        ("accumulate", 0),
+        ("plateau_factor", 1.0),
+        ("velocity", "brownian"),
+        ("device", "tpu"),
+        ("pair_subsample", 1),
+        ("permute", "yes"),
+        ("seed", -1),
+    ],
+)
+def test_bad_values_rejected_naming_the_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        SICConfig(**{field: value})
+
+
+def test_all_zero_weights_rejected():
+    with pytest.raises(ValueError, match="lambda"):
+        SICConfig(lambda_sep=0, lambda_inv=0, lambda_cap=0, lambda_coniso=0)
+
+
+def test_any_single_weight_may_be_zero():
+    for name in ("lambda_sep", "lambda_inv", "lambda_cap", "lambda_coniso"):
+        assert getattr(SICConfig(**{name: 0}), name) == 0.0
+
+
+def test_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        PRESETS["paper"].lr = 1.0
+
+
+def test_overrides_parse_types():
+    c = PRESETS["quick"].with_overrides(
+        ["n_steps=2e3", "lr=3e-4", "permute=false", "pair_subsample=500", "velocity=smooth"]
+    )
+    assert c.n_steps == 2000 and isinstance(c.n_steps, int)
+    assert c.lr == 3e-4 and c.permute is False and c.pair_subsample == 500
+    assert c.velocity == "smooth" and c.dt == 0.05
+    assert c.with_overrides(["pair_subsample=none"]).pair_subsample is None
+
+
+@pytest.mark.parametrize(
+    "item, match",
+    [
+        ("nosuchfield=1", "nosuchfield"),
+        ("lr", "key=value"),
+        ("n_steps=1.5", "n_steps"),
+        ("permute=maybe", "permute"),
+        ("sigma_g=-1", "sigma_g"),
+    ],
+)
+def test_bad_overrides(item, match):
+    with pytest.raises(ValueError, match=match):
+        PRESETS["quick"].with_overrides([item])
+
+
+def test_dict_round_trip_and_unknown_keys():
+    c = PRESETS["quick"].with_overrides(["seed=7"])
+    assert SICConfig.from_dict(c.to_dict()) == c
+    assert c.diff(PRESETS["quick"]) == ["seed"]
+    with pytest.raises(ValueError, match="bogus"):
+        SICConfig.from_dict({**c.to_dict(), "bogus": 1})

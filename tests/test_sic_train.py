@@ -1,0 +1,242 @@
+"""SIC pretraining loop, checkpoints, resume, non-finite handling and the CLI entry point."""
+
+import argparse
+import json
+import math
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+import gridnav_agents.sic.train as train_mod
+from gridnav_agents.sic import CheckpointError, load_encoder
+from gridnav_agents.sic.checkpoint import FORMAT, load_checkpoint, save_checkpoint
+from gridnav_agents.sic.config import SICConfig
+from gridnav_agents.sic.train import (
+    NonFiniteLossError,
+    add_pretrain_arguments,
+    build_encoder,
+    compute_losses,
+    pretrain_main,
+    sample_batch,
+    train,
+)
+
+TINY = SICConfig(
+    n_units=8,
+    mlp_hidden=8,
+    batch_size=6,
+    seq_len=5,
+    lr=1e-3,
+    accumulate=2,
+    n_steps=6,
+    plateau_interval=2,
+    plateau_patience=0,
+    plateau_factor=0.5,
+    log_every=1,
+    checkpoint_every=2,
+    pair_subsample=20,  # exercises the torch generator
+    device="cpu",
+)
+
+
+def metrics(run_dir):
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(ln).items() if k != "elapsed_s"} for ln in lines]
+
+
+def test_resume_reproduces_an_uninterrupted_run(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    summary = train(TINY, a, progress=False)
+    assert summary["step"] == 6 and summary["bad_steps"] == 0
+    ref = metrics(a)
+    assert [m["step"] for m in ref] == list(range(1, 7))
+
+    train(TINY, b, progress=False, stop_after=3)  # checkpoint at 2 and at the stop (3)
+    assert metrics(b) == ref[:3]
+    train(TINY, b, resume=True, progress=False, stop_after=1)  # step 4 (a checkpoint step)
+    kept = tmp_path / "step4.safetensors"
+    shutil.copy(b / "last.safetensors", kept)
+    train(TINY, b, resume=True, progress=False, stop_after=1)  # step 5, logged and saved
+    shutil.copy(kept, b / "last.safetensors")  # as if it had crashed before saving step 5
+    train(TINY, b, resume=True, progress=False)
+    assert metrics(b) == ref  # line 5 was dropped and re-logged identically
+    final_a, final_b = (
+        load_checkpoint(a / "last.safetensors"),
+        load_checkpoint(b / "last.safetensors"),
+    )
+    assert final_a.tensors.keys() == final_b.tensors.keys()
+    for k, v in final_a.tensors.items():
+        assert torch.equal(v, final_b.tensors[k]), k
+    assert final_a.meta["scheduler"] == final_b.meta["scheduler"]
+    assert final_a.meta["scheduler"]["last_epoch"] == 3  # stepped every plateau_interval
+
+
+def test_run_dir_contents_and_encoder_round_trip(tmp_path):
+    run = tmp_path / "run"
+    train(TINY.with_overrides(["n_steps=2"]), run, progress=False)
+    assert (
+        json.loads((run / "config.json").read_text())
+        == TINY.with_overrides(["n_steps=2"]).to_dict()
+    )
+    assert (run / "last.safetensors").is_file() and (run / "best.safetensors").is_file()
+    assert not list(run.glob(".*tmp"))  # atomic writes leave no temporaries
+    enc = load_encoder(run)
+    assert not enc.training and enc.n_units == 8 and enc.step_scale == 0.15
+    assert load_encoder(run, which="best").n_units == 8
+
+    model = build_encoder(TINY, torch.Generator().manual_seed(9))
+    path = save_checkpoint(tmp_path / "enc.safetensors", model)
+    loaded = load_encoder(path)
+    v = torch.rand(2, 4, 2) * 0.3 - 0.15
+    with torch.no_grad():
+        assert torch.equal(loaded(v), model(v))
+    for (n1, p1), (n2, p2) in zip(model.named_parameters(), loaded.named_parameters(), strict=True):
+        assert n1 == n2 and torch.equal(p1, p2)
+
+
+def test_load_encoder_errors(tmp_path):
+    model = build_encoder(TINY)
+    good = save_checkpoint(tmp_path / "good.safetensors", model)
+    with pytest.raises(FileNotFoundError):
+        load_encoder(tmp_path / "missing.safetensors")
+    (tmp_path / "empty_run").mkdir()
+    with pytest.raises(FileNotFoundError, match="last.safetensors"):
+        load_encoder(tmp_path / "empty_run")
+
+    data = good.read_bytes()
+    truncated = tmp_path / "truncated.safetensors"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="truncated"):
+        load_encoder(truncated)
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"\x80\x04not a safetensors file")
+    with pytest.raises(CheckpointError):
+        load_encoder(garbage)
+
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"weight": torch.zeros(3)}, str(foreign))
+    with pytest.raises(CheckpointError, match="not a gridnav"):
+        load_encoder(foreign)
+
+    wrong = tmp_path / "wrong_shape.safetensors"
+    tensors = {f"model.{k}": v.clone() for k, v in model.state_dict().items()}
+    meta = {"format": json.dumps(FORMAT), "encoder": json.dumps({**model.config(), "n_units": 9})}
+    save_file(tensors, str(wrong), metadata=meta)
+    with pytest.raises(CheckpointError, match="shape"):
+        load_encoder(wrong)
+
+    missing = tmp_path / "missing_key.safetensors"
+    tensors.pop("model.g0_param")
+    meta["encoder"] = json.dumps(model.config())
+    save_file(tensors, str(missing), metadata=meta)
+    with pytest.raises(CheckpointError, match="g0_param"):
+        load_encoder(missing)
+
+
+def _nan_after(monkeypatch, first_bad_call, last_bad_call=math.inf):
+    calls = {"n": 0}
+    real = train_mod.compute_losses
+
+    def patched(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls["n"] += 1
+        if first_bad_call <= calls["n"] <= last_bad_call:
+            out["loss"] = out["loss"] * float("nan")
+        return out
+
+    monkeypatch.setattr(train_mod, "compute_losses", patched)
+
+
+def test_one_non_finite_step_is_skipped_and_counted(tmp_path, monkeypatch):
+    _nan_after(monkeypatch, first_bad_call=5, last_bad_call=5)  # step 3, first micro-batch
+    with pytest.warns(RuntimeWarning, match="step 3: non-finite"):
+        summary = train(TINY, tmp_path / "run", progress=False)
+    assert summary["step"] == 6 and summary["bad_steps"] == 1
+    m = metrics(tmp_path / "run")
+    assert m[2]["loss"] is None and m[2]["bad_steps"] == 1
+    assert all(x["loss"] is not None for i, x in enumerate(m) if i != 2)
+
+
+def test_repeated_non_finite_steps_stop_the_run_keeping_the_last_good_checkpoint(
+    tmp_path, monkeypatch
+):
+    _nan_after(monkeypatch, first_bad_call=5)  # every step from step 3 on
+    config = TINY.with_overrides(["max_bad_steps=2"])
+    with pytest.warns(RuntimeWarning), pytest.raises(NonFiniteLossError, match="consecutive"):
+        train(config, tmp_path / "run", progress=False)
+    ckpt = load_checkpoint(tmp_path / "run" / "last.safetensors")
+    assert ckpt.meta["step"] == 2
+    for v in ckpt.tensors.values():
+        assert torch.isfinite(v.float()).all()
+    assert load_encoder(tmp_path / "run").n_units == 8
+
+
+def test_existing_run_and_incompatible_resume_are_rejected(tmp_path):
+    run = tmp_path / "run"
+    train(TINY.with_overrides(["n_steps=1"]), run, progress=False)
+    with pytest.raises(FileExistsError):
+        train(TINY.with_overrides(["n_steps=1"]), run, progress=False)
+    with pytest.raises(ValueError, match="lr"):
+        train(TINY.with_overrides(["lr=0.5"]), run, resume=True, progress=False)
+    summary = train(TINY.with_overrides(["n_steps=2"]), run, resume=True, progress=False)
+    assert summary["step"] == 2
+
+
+@pytest.mark.parametrize("overrides", [["permute=false"], ["velocity=smooth"], ["lambda_sep=0"]])
+def test_ablation_batches_give_finite_losses(overrides):
+    config = TINY.with_overrides(overrides)
+    model = build_encoder(config)
+    batch = sample_batch(config, np.random.default_rng(0))
+    losses = compute_losses(model, batch, config)
+    assert torch.isfinite(losses["loss"])
+    losses["loss"].backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+    assert (losses["separation"] is None) == (config.lambda_sep == 0)
+
+
+def test_cli_entry_point(tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    add_pretrain_arguments(parser)
+    small = ["n_units=8", "mlp_hidden=8", "batch_size=4", "seq_len=4", "n_steps=2", "log_every=1"]
+    run = tmp_path / "run"
+    args = parser.parse_args(
+        [
+            "--preset",
+            "quick",
+            "--set",
+            *small,
+            "--out",
+            str(run),
+            "--device",
+            "cpu",
+            "--no-progress",
+        ]
+    )
+    assert pretrain_main(args) == 0
+    assert json.loads(capsys.readouterr().out)["step"] == 2
+    resumed = parser.parse_args(
+        ["--out", str(run), "--resume", "--set", "n_steps=3", "--no-progress"]
+    )
+    assert pretrain_main(resumed) == 0
+    assert [m["step"] for m in metrics(run)] == [1, 2, 3]
+    bad = parser.parse_args(["--set", "sigma_x=-1", "--out", str(tmp_path / "bad")])
+    assert pretrain_main(bad) == 2
+    assert "sigma_x" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_losses_match_cpu():
+    config = TINY.with_overrides(["pair_subsample=none"])
+    batch = sample_batch(config, np.random.default_rng(0))
+    cpu = build_encoder(config)
+    gpu = build_encoder(config).cuda()
+    a, b = compute_losses(cpu, batch, config), compute_losses(gpu, batch, config)
+    for k in ("loss", "separation", "invariance", "capacity", "conformal_isometry"):
+        assert a[k].item() == pytest.approx(b[k].item(), rel=1e-4, abs=1e-5), k
+    a["loss"].backward()
+    b["loss"].backward()
+    for p, q in zip(cpu.parameters(), gpu.parameters(), strict=True):
+        assert torch.allclose(p.grad, q.grad.cpu(), rtol=1e-3, atol=1e-6)
