@@ -1,0 +1,351 @@
+"""Grid analyses of an encoder in several boxes: ``report.json`` and figures.
+
+* :func:`analyze` runs the encoder (:func:`~gridnav_agents.analysis.runner.run_encoder`) in each
+  box and computes ratemaps, gridness, spacing/orientation, modules, phases, decoding, drift,
+  neural-vs-spatial distance and the topology of the largest module, writing ``report.json`` and
+  PNG figures.
+* :func:`add_analyze_arguments` / :func:`analyze_main`: the ``gridnav analyze`` command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gridnav_agents.analysis.decoding import (
+    decode_position,
+    error_growth,
+    neural_vs_spatial_distance,
+)
+from gridnav_agents.analysis.gridness import (
+    autocorrelogram,
+    grid_scores,
+    grid_spacing_orientation,
+)
+from gridnav_agents.analysis.modules import detect_modules, grid_phases, phase_uniformity
+from gridnav_agents.analysis.ratemaps import ratemaps
+from gridnav_agents.analysis.runner import (
+    default_trajectory_size,
+    mean_motion_step,
+    run_encoder,
+    step_subsample,
+)
+
+__all__ = ["analyze", "add_analyze_arguments", "analyze_main"]
+
+
+def _clean(x: Any) -> Any:
+    """JSON-safe copy: arrays to lists, NaN/inf to None, numpy scalars to Python."""
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_clean(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _clean(x.tolist())
+    if isinstance(x, np.integer | bool | np.bool_):
+        return x.item() if isinstance(x, np.generic) else x
+    if isinstance(x, float | np.floating):
+        return float(x) if np.isfinite(x) else None
+    return x
+
+
+def _active_units(act: np.ndarray, rel_tol: float = 1e-3) -> np.ndarray:
+    """Units whose standard deviation exceeds ``rel_tol`` times the largest one."""
+    std = act.std(axis=0)
+    top = std.max() if std.size else 0.0
+    return std > rel_tol * top if top > 0 else np.zeros(act.shape[1], dtype=bool)
+
+
+def _analyze_box(
+    encoder: Any,
+    box: float,
+    rng: np.random.Generator,
+    *,
+    n_traj: int | None,
+    n_steps: int | None,
+    bin_size: float,
+    motion: Any,
+    subsample: int | None,
+    samples_per_m2: float,
+    max_test_traj: int = 16,
+) -> dict[str, Any]:
+    from gridnav_env.arena import Arena
+
+    arena = Arena.box(box)
+    k = step_subsample(encoder, motion) if subsample is None else subsample
+    d_traj, d_steps = default_trajectory_size(box, k * mean_motion_step(motion), samples_per_m2)
+    n_traj = d_traj if n_traj is None else n_traj
+    n_steps = d_steps if n_steps is None else n_steps
+    t0 = time.perf_counter()
+    act, pos = run_encoder(
+        encoder, arena, n_steps, rng, n_traj=max(2, n_traj), motion=motion, subsample=k
+    )
+    t_run = time.perf_counter() - t0
+    flat_act, flat_pos = act.reshape(-1, act.shape[-1]), pos.reshape(-1, 2)
+    active = _active_units(flat_act)
+    maps = ratemaps(flat_act, flat_pos, arena, bin_size)
+    sac = autocorrelogram(maps)
+    scores = grid_scores(maps, sac=sac)
+    spacing, orientation = grid_spacing_orientation(maps, bin_size, sac=sac)
+    g60 = np.where(active, scores.score_60, np.nan)
+    mods = detect_modules(
+        maps, bin_size, gridness=g60, spacing_m=spacing, orientation_deg=orientation
+    )
+    uniformity, wavevectors = [], []
+    for m in range(mods.n_modules):
+        sel = mods.labels == m
+        phases, kvec = grid_phases(maps[sel], bin_size, mods.spacing_m[m], mods.orientation_deg[m])
+        score, p = phase_uniformity(phases) if sel.sum() >= 2 else (np.nan, np.nan)
+        uniformity.append({"score": score, "p_value": p})
+        wavevectors.append(kvec)
+    n_test = max(1, min(len(act) // 4, max_test_traj))
+    dec = decode_position(
+        act[n_test:].reshape(-1, act.shape[-1]),
+        pos[n_test:].reshape(-1, 2),
+        act[:n_test].reshape(-1, act.shape[-1]),
+        pos[:n_test].reshape(-1, 2),
+        rng=rng,
+    )
+    steps, err_t, slope = error_growth(dec.errors.reshape(n_test, -1), n_bins=min(10, n_steps))
+    sep, ndist, decor = neural_vs_spatial_distance(flat_act, flat_pos, rng)
+    n_active = int(active.sum())
+    with np.errstate(invalid="ignore"):
+        n_grid = int(np.sum(g60 > 0.3))
+    box_report = {
+        "box_size_m": float(box),
+        "n_traj": int(len(act)),
+        "n_steps": int(n_steps),
+        "subsample": int(k),
+        "n_samples": int(len(flat_act)),
+        "n_active": n_active,
+        "gridness": g60,
+        "gridness_90": np.where(active, scores.score_90, np.nan),
+        "spacing_m": spacing,
+        "orientation_deg": orientation,
+        "frac_grid": n_grid / n_active if n_active else 0.0,
+        "n_modules": mods.n_modules,
+        "modules": [
+            {**d, "phase_uniformity": u} for d, u in zip(mods.as_dicts(), uniformity, strict=True)
+        ],
+        "module_labels": mods.labels,
+        "decoding_error_m": dec.median_m,
+        "decoding_error_mean_m": dec.mean_m,
+        "decoding_chance_m": dec.chance_m,
+        "drift_m_per_step": slope,
+        "decoding_error_by_step": {"step": steps, "error_m": err_t},
+        "decorrelation_length_m": decor,
+        "run_time_s": t_run,
+    }
+    arrays = {
+        "act": flat_act,
+        "pos": flat_pos,
+        "active": active,
+        "wavevectors": wavevectors,
+        "maps": maps,
+        "sac": sac,
+        "mods": mods,
+        "g60": g60,
+        "spacing": spacing,
+        "orientation": orientation,
+        "distance": (sep, ndist, decor),
+    }
+    return {"report": box_report, "arrays": arrays}
+
+
+def _box_figures(out: Path, box: float, arr: dict[str, Any]) -> list[str]:
+    from gridnav_agents.analysis import plots
+
+    tag = f"{box:g}m"
+    mods = arr["mods"]
+    figs = {
+        f"ratemaps_{tag}.png": plots.plot_ratemaps(
+            arr["maps"], mods.labels, arr["g60"], title=f"ratemaps, {box:g} m box"
+        ),
+        f"autocorrelograms_{tag}.png": plots.plot_autocorrelograms(
+            arr["sac"], arr["g60"], title=f"best autocorrelograms, {box:g} m box"
+        ),
+        f"modules_{tag}.png": plots.plot_module_histograms(
+            arr["spacing"], arr["orientation"], mods.labels, title=f"grid modules, {box:g} m box"
+        ),
+        f"distance_{tag}.png": plots.plot_distance(
+            *arr["distance"], title=f"neural vs spatial distance, {box:g} m box"
+        ),
+    }
+    for name, fig in figs.items():
+        plots.save(fig, out / name)
+    return list(figs)
+
+
+def _largest_module_states(arr: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, int, int] | None:
+    """Activity ``(T, n)`` of the largest module's units, the phase of each sample along the
+    module's first wavevector (radians, for colouring), the module index and its size."""
+    mods = arr["mods"]
+    if mods.n_modules == 0:
+        return None
+    m = int(np.argmax(mods.n_units))
+    states = arr["act"][:, mods.labels == m]
+    phase = (arr["pos"] @ arr["wavevectors"][m][0]) % (2 * np.pi)
+    return states, phase, m, states.shape[1]
+
+
+def analyze(
+    encoder: Any,
+    boxes: tuple[float, ...] | list[float] = (2.0, 3.0, 4.0),
+    out_dir: str | Path | None = None,
+    *,
+    rng: np.random.Generator | None = None,
+    seed: int = 0,
+    topology: bool = True,
+    n_traj: int | None = None,
+    n_steps: int | None = None,
+    bin_size: float = 0.05,
+    motion: Any = None,
+    subsample: int | None = None,
+    samples_per_m2: float = 2000.0,
+    figures: bool = True,
+) -> dict[str, Any]:
+    """Grid analyses of ``encoder`` in square boxes of the given sides (metres).
+
+    For each box: run the encoder (:func:`run_encoder`; sizes from
+    :func:`default_trajectory_size` with ``samples_per_m2`` unless ``n_traj``/``n_steps`` are
+    given), ratemaps (``bin_size`` m), 60°/90° gridness, spacing and orientation, modules and
+    their phase uniformity, k-NN position decoding (a quarter of the trajectories, at most 16,
+    held out), its growth along the trajectories, and neural-vs-spatial distance. With
+    ``topology``: Betti numbers of the largest module of the first box (:func:`torus_betti`,
+    whitened, on its units' activity along the trajectories).
+
+    Writes ``out_dir/report.json`` and PNG figures if ``out_dir`` is given (figures only if
+    ``figures``); returns the report dict (NaN written as null). Randomness comes from ``rng``
+    (default ``numpy.random.default_rng(seed)``).
+
+    Report: ``n_units``, ``n_active`` (activity std above 1e-3 of the largest, all boxes),
+    ``torus_betti`` (list or null), ``torus_module``, ``figures`` and ``boxes[f"{L:g}"]`` with,
+    per box: ``gridness`` / ``gridness_90`` / ``spacing_m`` / ``orientation_deg`` (per unit;
+    null for inactive or undefined), ``frac_grid`` (active units with gridness > 0.3),
+    ``n_modules``, ``modules`` (``n_units``, ``spacing_m``, ``orientation_deg``,
+    ``phase_uniformity``), ``module_labels``, ``decoding_error_m`` (median; also mean and
+    chance), ``drift_m_per_step``, ``decoding_error_by_step``, ``decorrelation_length_m`` and the
+    trajectory sizes.
+    """
+    boxes = [float(b) for b in np.atleast_1d(np.asarray(boxes, dtype=float))]
+    if not boxes or any(not np.isfinite(b) or b <= 0 for b in boxes):
+        raise ValueError(f"boxes must be positive box sides in metres, got {boxes!r}")
+    for name, v in (("n_traj", n_traj), ("n_steps", n_steps)):
+        if v is not None and (isinstance(v, bool) or int(v) != v or v < 1):
+            raise ValueError(f"{name} must be a positive integer or None, got {v!r}")
+    rng = np.random.default_rng(seed) if rng is None else rng
+    if motion is None:
+        from gridnav_env.motion import SmoothMotion
+
+        motion = SmoothMotion()
+    out = None if out_dir is None else Path(out_dir)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    t_start = time.perf_counter()
+    results = {
+        b: _analyze_box(
+            encoder,
+            b,
+            rng,
+            n_traj=n_traj,
+            n_steps=n_steps,
+            bin_size=bin_size,
+            motion=motion,
+            subsample=subsample,
+            samples_per_m2=samples_per_m2,
+        )
+        for b in boxes
+    }
+    all_act = np.concatenate([r["arrays"]["act"] for r in results.values()])
+    report: dict[str, Any] = {
+        "n_units": int(all_act.shape[1]),
+        "n_active": int(_active_units(all_act).sum()),
+        "bin_size_m": bin_size,
+        "boxes": {f"{b:g}": r["report"] for b, r in results.items()},
+        "torus_betti": None,
+        "figures": [],
+    }
+    first = results[boxes[0]]["arrays"]
+    module_states = _largest_module_states(first) if topology else None
+    if module_states is not None:
+        from gridnav_agents.analysis.topology import embed_3d, torus_betti
+
+        states, phase, m, n_units = module_states
+        topo = torus_betti(states, rng, whiten=True)
+        report["torus_betti"] = list(topo.betti)
+        report["torus_module"] = {"box_size_m": boxes[0], "module": m, "n_units": n_units}
+        if out is not None and figures:
+            from gridnav_agents.analysis import plots
+
+            emb, idx = embed_3d(states, rng, whiten=True)
+            fig = plots.plot_torus(
+                emb,
+                colour=phase[idx],
+                lifetimes=topo.lifetimes,
+                title=f"module {m}, {boxes[0]:g} m box: Betti {topo.betti}",
+            )
+            plots.save(fig, out / "torus.png")
+            report["figures"].append("torus.png")
+    if out is not None and figures:
+        for b, r in results.items():
+            report["figures"] += _box_figures(out, b, r["arrays"])
+    report["analysis_time_s"] = time.perf_counter() - t_start
+    report = _clean(report)
+    if out is not None:
+        (out / "report.json").write_text(json.dumps(report, indent=1, allow_nan=False))
+    return report
+
+
+def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``gridnav analyze``."""
+    parser.add_argument(
+        "target", help='run directory, checkpoint file, or "pretrained" (the bundled encoder)'
+    )
+    parser.add_argument(
+        "--boxes", type=float, nargs="+", default=[2.0, 3.0, 4.0], help="box sides, metres"
+    )
+    parser.add_argument("--out", default="analysis", help="output directory (default analysis)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the trajectories")
+    parser.add_argument(
+        "--no-topology", action="store_true", help="skip persistent homology of the largest module"
+    )
+    parser.add_argument(
+        "--steps", type=int, default=None, help="encoder steps per trajectory (default: by box)"
+    )
+    parser.add_argument(
+        "--traj", type=int, default=None, help="trajectories per box (default: by box)"
+    )
+    parser.add_argument("--bin-size", type=float, default=0.05, help="ratemap bin, metres")
+
+
+def analyze_main(args: argparse.Namespace) -> int:
+    """``gridnav analyze``: load the encoder, run :func:`analyze`, print a summary."""
+    from gridnav_agents.sic import load_encoder
+
+    encoder = load_encoder(args.target)
+    report = analyze(
+        encoder,
+        args.boxes,
+        args.out,
+        seed=args.seed,
+        topology=not args.no_topology,
+        n_traj=getattr(args, "traj", None),
+        n_steps=args.steps,
+        bin_size=getattr(args, "bin_size", 0.05),
+    )
+    print(f"{report['n_active']}/{report['n_units']} active units")
+    for name, b in report["boxes"].items():
+        spacings = ", ".join(f"{m['spacing_m']:.2f}" for m in b["modules"]) or "-"
+        print(
+            f"{name} m box: {b['frac_grid']:.0%} grid units, {b['n_modules']} modules "
+            f"(spacing {spacings} m), decoding error {b['decoding_error_m']:.3f} m"
+        )
+    if report["torus_betti"] is not None:
+        print(f"largest module Betti numbers: {tuple(report['torus_betti'])}")
+    print(f"wrote {Path(args.out) / 'report.json'} ({report['analysis_time_s']:.1f} s)")
+    return 0

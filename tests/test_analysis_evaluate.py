@@ -1,0 +1,137 @@
+"""Running encoders along smooth trajectories and the end-to-end report, on a known-answer encoder.
+
+The stand-in encoder's units are ideal grid cells of the position it integrates from the
+velocities (plus two ramp units carrying the position): analyze() must find its modules.
+"""
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+from gridnav_agents.analysis.evaluate import add_analyze_arguments, analyze, analyze_main
+from gridnav_agents.analysis.runner import default_trajectory_size, run_encoder, step_subsample
+from gridnav_agents.analysis.synthetic import SyntheticGridEncoder, population_rates
+from gridnav_env.arena import Arena
+from gridnav_env.motion import SmoothMotion
+
+SPACINGS = [0.35, 0.5, 0.7]
+
+
+class NoScale(SyntheticGridEncoder):
+    """The same encoder without a ``step_scale`` attribute (e.g. an RL agent's LSTM)."""
+
+    def __getattribute__(self, name):
+        if name == "step_scale":
+            raise AttributeError(name)
+        return super().__getattribute__(name)
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return SyntheticGridEncoder(SPACINGS, 12, np.random.default_rng(0), n_dead=3)
+
+
+def test_step_subsample_matches_the_training_step_scale(encoder):
+    motion = SmoothMotion()
+    k = step_subsample(encoder, motion)
+    # Mean |v| of Uniform²(-0.15, 0.15) is ~0.115 m; SmoothMotion moves ~0.005 m per step.
+    assert k == round(0.1148 / (motion.mean_speed * motion.dt))
+    assert step_subsample(NoScale(SPACINGS, 2, np.random.default_rng(0))) == 1
+
+
+def test_run_encoder_gives_the_encoder_states_at_the_returned_positions(encoder):
+    arena = Arena.box(2.0)
+    act, pos = run_encoder(encoder, arena, 60, np.random.default_rng(1), n_traj=5)
+    assert act.shape == (5, 60, encoder.n_units) and pos.shape == (5, 60, 2)
+    assert np.all(arena.contains(pos))
+    np.testing.assert_allclose(act[..., -2:], pos, atol=1e-5)  # the ramp units
+    np.testing.assert_allclose(act[..., :-2], population_rates(encoder.params, pos), atol=1e-5)
+    steps = np.linalg.norm(np.diff(pos, axis=1), axis=-1)
+    assert 0.07 < steps.mean() < 0.16  # comparable with the 0.115 m training steps
+    # The first state is one step away from the start at the centre.
+    assert np.all(np.linalg.norm(pos[:, 0], axis=-1) < 0.2)
+
+
+def test_run_encoder_is_seeded_unbatched_and_chunk_independent(encoder):
+    arena = Arena.box(1.5)
+    a1, p1 = run_encoder(encoder, arena, 30, np.random.default_rng(2), chunk_steps=7)
+    a2, p2 = run_encoder(encoder, arena, 30, np.random.default_rng(2), chunk_steps=100)
+    assert a1.shape == (30, encoder.n_units) and p1.shape == (30, 2)
+    np.testing.assert_allclose(a1[:, :-2], population_rates(encoder.params, p1), atol=1e-5)
+    np.testing.assert_array_equal(p1, p2)
+    np.testing.assert_allclose(a1, a2, atol=1e-6)
+    with pytest.raises(ValueError, match="n_steps"):
+        run_encoder(encoder, arena, 0, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="subsample"):
+        run_encoder(encoder, arena, 5, np.random.default_rng(0), subsample=0)
+
+
+def test_run_encoder_drives_a_sic_encoder():
+    torch = pytest.importorskip("torch")
+    sic = pytest.importorskip("gridnav_agents.sic")
+    enc = sic.SICEncoder(n_units=16, mlp_hidden=16, generator=torch.Generator().manual_seed(0))
+    act, pos = run_encoder(enc, Arena.box(2.0), 12, np.random.default_rng(3), n_traj=3)
+    assert act.shape == (3, 12, 16) and np.all(np.isfinite(act))
+    np.testing.assert_allclose(np.linalg.norm(act, axis=-1), 1.0, atol=1e-4)  # NormReLU states
+
+
+def test_default_trajectory_size_scales_with_the_box():
+    n2, s2 = default_trajectory_size(2.0, 0.115)
+    n4, s4 = default_trajectory_size(4.0, 0.115)
+    assert s4 > s2 and n4 * s4 == pytest.approx(4 * n2 * s2, rel=0.1)
+
+
+def test_analyze_end_to_end_finds_the_known_modules(encoder, tmp_path):
+    report = analyze(encoder, [2.0], tmp_path, seed=0, n_traj=40, n_steps=80, topology=True)
+    box = report["boxes"]["2"]
+    assert report["n_units"] == encoder.n_units == 41
+    assert report["n_active"] == 38 and box["n_active"] == 38  # 3 dead units
+    assert len(box["gridness"]) == 41 and box["gridness"][36] is None  # dead: null in JSON
+    assert box["frac_grid"] == pytest.approx(36 / 38)
+    assert box["n_modules"] == 3
+    np.testing.assert_allclose([m["spacing_m"] for m in box["modules"]], SPACINGS, rtol=0.05)
+    assert [m["n_units"] for m in box["modules"]] == [12, 12, 12]
+    assert box["decoding_error_m"] < 0.05 < box["decoding_chance_m"]
+    assert report["torus_betti"] == [1, 2, 1]
+    on_disk = json.loads((tmp_path / "report.json").read_text())
+    assert on_disk["boxes"]["2"]["n_modules"] == 3
+    for name in report["figures"]:
+        assert (tmp_path / name).stat().st_size > 1000
+    assert {"ratemaps_2m.png", "torus.png", "distance_2m.png"} <= set(report["figures"])
+
+
+def test_cli_arguments_and_main(monkeypatch, encoder, tmp_path, capsys):
+    import gridnav_agents.sic as sic
+
+    parser = argparse.ArgumentParser()
+    add_analyze_arguments(parser)
+    defaults = parser.parse_args(["run"])
+    assert defaults.boxes == [2.0, 3.0, 4.0] and defaults.out == "analysis"
+    assert defaults.seed == 0 and not defaults.no_topology and defaults.steps is None
+    args = parser.parse_args(
+        ["ckpt", "--boxes", "1.5", "--out", str(tmp_path), "--no-topology"]
+        + ["--steps", "40", "--traj", "16"]
+    )
+    monkeypatch.setattr(sic, "load_encoder", lambda target: encoder)
+    assert analyze_main(args) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["torus_betti"] is None and report["boxes"]["1.5"]["n_steps"] == 40
+    assert "1.5 m box" in capsys.readouterr().out
+
+
+def test_analyze_validates_boxes(encoder):
+    with pytest.raises(ValueError, match="boxes"):
+        analyze(encoder, [0.0])
+
+
+def test_example_runs(tmp_path):
+    import runpy
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "analyze_synthetic.py"
+    main = runpy.run_path(str(example))["main"]
+    report = main(out=str(tmp_path), boxes=(1.5,), topology=False)
+    assert report["n_units"] == 128 and report["boxes"]["1.5"]["n_modules"] == 3
+    assert (tmp_path / "report.json").exists()
