@@ -5,14 +5,20 @@ Subcommands:
 * ``gridnav trajectories`` — sample smooth trajectories in a box and save a PNG of them.
 * ``gridnav pretrain`` — self-supervised SIC pretraining (see ``gridnav_agents.sic.train``).
 * ``gridnav analyze`` — grid analyses of an encoder (see ``gridnav_agents.analysis.evaluate``).
+* ``gridnav viz`` — the agent beside live firing fields (see ``gridnav_agents.viz``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from gridnav_agents.analysis.evaluate import add_analyze_arguments, analyze_main
+from gridnav_agents.sic.train import add_pretrain_arguments, pretrain_main
+from gridnav_agents.viz.cli import add_viz_arguments, viz_main
 
 
 def trajectories_main(args: argparse.Namespace) -> int:
@@ -64,27 +70,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="trajectories.png", help="PNG path (default trajectories.png)")
     p.set_defaults(func=trajectories_main)
 
-    try:
-        from gridnav_agents.sic.train import add_pretrain_arguments, pretrain_main
-    except ImportError:
-        pass
-    else:
-        p = sub.add_parser("pretrain", help="self-supervised SIC pretraining")
-        add_pretrain_arguments(p)
-        p.set_defaults(func=pretrain_main)
+    p = sub.add_parser("pretrain", help="self-supervised SIC pretraining")
+    add_pretrain_arguments(p)
+    p.set_defaults(func=pretrain_main)
 
-    try:
-        from gridnav_agents.analysis.evaluate import add_analyze_arguments, analyze_main
-    except ImportError:
-        pass
-    else:
-        p = sub.add_parser("analyze", help="grid analyses of an encoder: report.json + figures")
-        add_analyze_arguments(p)
-        p.set_defaults(func=analyze_main)
+    p = sub.add_parser("analyze", help="grid analyses of an encoder: report.json + figures")
+    add_analyze_arguments(p)
+    p.set_defaults(func=analyze_main)
+    p = sub.add_parser("viz", help="watch firing fields fill in (window, or --record headless)")
+    add_viz_arguments(p)
+    p.set_defaults(func=viz_main)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Busy-waiting OpenMP threads slow torch down many-fold on shared 2-core machines.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
