@@ -5,6 +5,7 @@ Subcommands:
 * ``gridnav trajectories`` — sample smooth trajectories in a box and save a PNG of them.
 * ``gridnav pretrain`` — self-supervised SIC pretraining (see ``gridnav_agents.sic.train``).
 * ``gridnav analyze`` — grid analyses of an encoder (see ``gridnav_agents.analysis.evaluate``).
+* ``gridnav homing`` — the homing benchmark (see ``gridnav_agents.rl.benchmark``).
 * ``gridnav viz`` — the agent beside live firing fields (see ``gridnav_agents.viz``).
 """
 
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gridnav_agents.analysis.evaluate import add_analyze_arguments, analyze_main
+from gridnav_agents.rl.benchmark import add_homing_arguments, homing_main
 from gridnav_agents.sic.train import add_pretrain_arguments, pretrain_main
 from gridnav_agents.viz.cli import add_viz_arguments, viz_main
 
@@ -77,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="grid analyses of an encoder: report.json + figures")
     add_analyze_arguments(p)
     p.set_defaults(func=analyze_main)
+    p = sub.add_parser("homing", help="homing benchmark: PPO on SIC codes vs baselines")
+    add_homing_arguments(p)
+    p.set_defaults(func=homing_main)
+
     p = sub.add_parser("viz", help="watch firing fields fill in (window, or --record headless)")
     add_viz_arguments(p)
     p.set_defaults(func=viz_main)
