@@ -1,0 +1,80 @@
+"""Figures of docs/results.md, "Growing grid cells on a CPU (issue 5)".
+
+    python docs/figures/issue5_figures.py curves RUN [RUN ...] --out docs/figures/i5_curves.png
+    python docs/figures/issue5_figures.py evals EVALS.jsonl --out docs/figures/i5_evals.png
+
+``curves``: the four losses of each run's ``metrics.jsonl`` against training seconds.
+``evals``: frac_grid, best gridness and decoding error of periodic ``analyze`` evaluations (one
+JSON object a line with ``run``, ``train_s``, ``frac_grid``, ``max_g``, ``decoding_error_m`` or
+``dec_err``, ``chance``), as written by the probe evaluations of issue 5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+LOSSES = ("separation", "invariance", "capacity", "conformal_isometry")
+
+
+def curves(runs: list[str], out: str) -> None:
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
+    for run in runs:
+        rows = [json.loads(x) for x in Path(run, "metrics.jsonl").read_text().splitlines() if x]
+        t = [r["elapsed_s"] / 60 for r in rows]
+        for ax, name in zip(axes, LOSSES, strict=True):
+            ax.plot(t, [r[name] for r in rows], lw=1, label=Path(run).name)
+    for ax, name in zip(axes, LOSSES, strict=True):
+        ax.set_title(name)
+        ax.set_xlabel("training time (min, 1 core)")
+    axes[3].set_yscale("log")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=80)
+
+
+def evals(path: str, out: str) -> None:
+    rows = [json.loads(x) for x in Path(path).read_text().splitlines() if x]
+    runs = sorted({r["run"] for r in rows})
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    for run in runs:
+        rs = sorted((r for r in rows if r["run"] == run), key=lambda r: r["train_s"])
+        t = [r["train_s"] / 60 for r in rs]
+        err = [r.get("decoding_error_m", r.get("dec_err")) for r in rs]
+        axes[0].plot(t, [r["frac_grid"] for r in rs], "o-", ms=3, label=run)
+        axes[1].plot(t, [r.get("max_g") for r in rs], "o-", ms=3, label=run)
+        axes[2].plot(t, err, "o-", ms=3, label=run)
+    axes[0].axhline(0.5, color="k", ls=":", lw=1)
+    axes[1].axhline(0.3, color="k", ls=":", lw=1)
+    axes[0].set_ylabel("frac_grid (gridness > 0.3)")
+    axes[1].set_ylabel("best unit's gridness")
+    axes[2].set_ylabel("median decoding error (m)")
+    if rows:
+        axes[2].axhline(rows[0].get("chance", 0.72), color="k", ls=":", lw=1)
+    for ax in axes:
+        ax.set_xlabel("training time (min, 1 core); 2 m box")
+    axes[2].legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(out, dpi=80)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("kind", choices=["curves", "evals"])
+    p.add_argument("inputs", nargs="+")
+    p.add_argument("--out", required=True)
+    a = p.parse_args()
+    if a.kind == "curves":
+        curves(a.inputs, a.out)
+    else:
+        evals(a.inputs[0], a.out)
+
+
+if __name__ == "__main__":
+    main()
