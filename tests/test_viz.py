@@ -264,17 +264,22 @@ def test_cli_records_headless(tmp_path: Path, capsys):
         viz_main(parser.parse_args(["--encoder", str(tmp_path / "missing"), "--record", "x"]))
 
 
-def test_missing_pretrained_encoder_falls_back_with_a_notice(capsys):
-    from gridnav_agents.sic.checkpoint import resolve_checkpoint
+def test_missing_pretrained_encoder_falls_back_with_a_notice(capsys, monkeypatch):
+    import gridnav_agents.sic.checkpoint as checkpoint
     from gridnav_agents.viz import make_source
 
-    try:
-        resolve_checkpoint("pretrained")
-    except FileNotFoundError:
-        source = make_source("pretrained", seed=1)
-        assert "random" in source.name and "no pretrained" in capsys.readouterr().err
-    else:
-        pytest.skip("a pretrained encoder is installed")
+    def missing(path="pretrained", *args, **kwargs):
+        raise FileNotFoundError("no pretrained SIC encoder is installed (test)")
+
+    monkeypatch.setattr(checkpoint, "load_encoder", missing)
+    source = make_source("pretrained", seed=1)
+    assert "random" in source.name and "no pretrained" in capsys.readouterr().err
+
+
+def test_installed_pretrained_encoder_is_used():
+    from gridnav_agents.viz import make_source
+
+    assert make_source("pretrained").name == "pretrained SIC encoder"
 
 
 def test_viz_record_example(tmp_path: Path):
