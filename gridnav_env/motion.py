@@ -247,7 +247,7 @@ class SmoothMotion(MotionModel):
         )
         c, s = np.cos(rot_vel * dt), np.sin(rot_vel * dt)
         vel = np.stack([c * vel[:, 0] - s * vel[:, 1], s * vel[:, 0] + c * vel[:, 1]], axis=-1)
-        speed = np.linalg.norm(vel, axis=-1)
+        speed = np.sqrt(vel[:, 0] ** 2 + vel[:, 1] ** 2)
         zero = speed == 0
         if np.any(zero):
             vel[zero] = (1e-8, 0.0)
@@ -261,22 +261,29 @@ class SmoothMotion(MotionModel):
         if arena is None:
             return pos + vel * dt, vel, rot_vel
         vec = arena.wall_vectors(pos)  # (n, K, 2) from the walls to the agents
-        x = np.linalg.norm(vec, axis=-1)
+        x = np.sqrt(vec[..., 0] ** 2 + vec[..., 1] ** 2)
+        xmin = x.min(axis=-1)
         new_pos = pos
-        if self.wall_repel_strength > 0:
-            unit = vec / np.maximum(x, 1e-12)[..., None]
-            d, v = self.wall_repel_distance, self.wall_repel_strength * self.speed_mean
-            near = x <= d
-            accel = np.where(near, (v**2 / d**2) * (d - x), 0.0)
-            vel = vel + 3 * (1 - self.thigmotaxis) ** 2 * dt * np.einsum("nk,nkd->nd", accel, unit)
-            drift = np.where(near, v * (1 - np.sqrt(np.clip(1 - (d - x) ** 2 / d**2, 0, 1))), 0.0)
-            shift = 6 * self.thigmotaxis**2 * dt * np.einsum("nk,nkd->nd", drift, unit)
-            new_pos = pos + shift
+        d = self.wall_repel_distance
+        rows = np.flatnonzero(xmin <= d) if self.wall_repel_strength > 0 else np.zeros(0, int)
+        if rows.size:  # only agents within wall_repel_distance of a wall feel the walls
+            xr = x[rows]
+            unit = vec[rows] / np.maximum(xr, 1e-12)[..., None]
+            v = self.wall_repel_strength * self.speed_mean
+            near = xr <= d
+            accel = np.where(near, (v**2 / d**2) * (d - xr), 0.0)
+            vel[rows] += 3 * (1 - self.thigmotaxis) ** 2 * dt * np.einsum("nk,nkd->nd", accel, unit)
+            drift = np.where(near, v * (1 - np.sqrt(np.clip(1 - (d - xr) ** 2 / d**2, 0, 1))), 0.0)
+            new_pos = pos.copy()
+            new_pos[rows] += 6 * self.thigmotaxis**2 * dt * np.einsum("nk,nkd->nd", drift, unit)
         # A step can only cross a wall if it is at least as long as the distance to the nearest
         # wall: reflect just those agents (exact, and most agents are far from walls).
         step = vel * dt
-        reach = np.linalg.norm(step, axis=-1) + np.linalg.norm(new_pos - pos, axis=-1)
-        risky = reach >= x.min(axis=-1)
+        shift = new_pos - pos
+        reach = np.sqrt(step[:, 0] ** 2 + step[:, 1] ** 2) + np.sqrt(
+            shift[:, 0] ** 2 + shift[:, 1] ** 2
+        )
+        risky = reach >= xmin
         end = new_pos + step
         if np.any(risky):
             p, _ = arena.reflect(pos[risky], new_pos[risky] - pos[risky])
