@@ -58,10 +58,11 @@ def bin_centres(arena: Any, bin_size: float = 0.05) -> tuple[np.ndarray, np.ndar
     return (ex[:-1] + ex[1:]) / 2, (ey[:-1] + ey[1:]) / 2
 
 
-def _bin_index(
-    positions: np.ndarray, arena: Any, bin_size: float
+def bin_index(
+    positions: np.ndarray, arena: Any, bin_size: float = 0.05
 ) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Flat bin index per sample (``-1`` for samples outside the bounds or not finite)."""
+    """Flat bin ``ix * ny + iy`` of each position ``(T, 2)`` metres (``-1`` outside the bounds or
+    not finite), with the validity mask and the grid size: ``(flat, ok, nx, ny)``."""
     pos = np.asarray(positions, dtype=float)
     if pos.ndim != 2 or pos.shape[1] != 2:
         raise ValueError(f"positions must have shape (T, 2), got {pos.shape}")
@@ -82,7 +83,7 @@ def _bin_index(
 
 def occupancy(positions: np.ndarray, arena: Any, bin_size: float = 0.05) -> np.ndarray:
     """Number of samples per bin, ``(nx, ny)`` int; positions ``(T, 2)`` in metres."""
-    flat, ok, nx, ny = _bin_index(positions, arena, bin_size)
+    flat, ok, nx, ny = bin_index(positions, arena, bin_size)
     return np.bincount(flat[ok], minlength=nx * ny).reshape(nx, ny)
 
 
@@ -145,7 +146,7 @@ def ratemaps(
     smoothing_m = float(smoothing_m)
     if not np.isfinite(smoothing_m) or smoothing_m < 0:
         raise ValueError(f"smoothing_m must be a non-negative number of metres, got {smoothing_m}")
-    flat, ok, nx, ny = _bin_index(pos, arena, bin_size)
+    flat, ok, nx, ny = bin_index(pos, arena, bin_size)
     ok &= np.all(np.isfinite(act), axis=1)
     idx = flat[ok]
     # Sparse (bins x samples) indicator matrix: one product sums every unit at once.

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import functools
 import importlib
-import math
 from collections.abc import Callable
 
 import numpy as np
+
+from gridnav_agents.analysis.ratemaps import arena_bounds, bin_edges, bin_index
 
 __all__ = [
     "OnlineRatemaps",
@@ -43,17 +44,11 @@ class OnlineRatemaps:
     ):
         if isinstance(n_units, bool) or int(n_units) != n_units or n_units < 1:
             raise ValueError(f"n_units must be a positive integer, got {n_units!r}")
-        xmin, ymin, xmax, ymax = (float(b) for b in bounds)
-        if not all(map(math.isfinite, (xmin, ymin, xmax, ymax))) or xmax <= xmin or ymax <= ymin:
-            raise ValueError(f"bounds must be finite (xmin, ymin, xmax, ymax), got {bounds!r}")
-        bin_size = float(bin_size)
-        if not math.isfinite(bin_size) or bin_size <= 0:
-            raise ValueError(f"bin_size must be a positive number of metres, got {bin_size!r}")
-        self.n_units, self.bin_size = int(n_units), bin_size
-        self.bounds = (xmin, ymin, xmax, ymax)
-        self.nx = max(1, math.ceil((xmax - xmin) / bin_size - 1e-9))
-        self.ny = max(1, math.ceil((ymax - ymin) / bin_size - 1e-9))
-        self.extent = (xmin, ymin, xmin + self.nx * bin_size, ymin + self.ny * bin_size)
+        self.bounds = arena_bounds(bounds)
+        edges_x, edges_y = bin_edges(self.bounds, bin_size)  # validates bin_size
+        self.n_units, self.bin_size = int(n_units), float(bin_size)
+        self.nx, self.ny = len(edges_x) - 1, len(edges_y) - 1
+        self.extent = (edges_x[0], edges_y[0], edges_x[-1], edges_y[-1])
         # Bins first: adding one sample touches one contiguous row.
         self._sums = np.zeros((self.nx * self.ny, self.n_units))
         self._counts = np.zeros(self.nx * self.ny, dtype=np.int64)
@@ -66,20 +61,10 @@ class OnlineRatemaps:
         self.n_samples = 0
 
     def bin_index(self, positions: np.ndarray) -> np.ndarray:
-        """Flat bin ``i * ny + j`` of each position ``(T, 2)`` metres; -1 outside or non-finite."""
+        """Flat bin ``i * ny + j`` of each position ``(T, 2)`` metres; -1 outside or non-finite
+        (``gridnav_agents.analysis.ratemaps.bin_index``, so both bin identically)."""
         pos = np.asarray(positions, dtype=float).reshape(-1, 2)
-        xmin, ymin, xmax, ymax = self.bounds
-        with np.errstate(invalid="ignore"):
-            ix = np.floor((pos[:, 0] - xmin) / self.bin_size)
-            iy = np.floor((pos[:, 1] - ymin) / self.bin_size)
-            # Points exactly on the far wall belong to the last bin (as in analysis.ratemaps).
-            ix = np.where(np.isclose(pos[:, 0], xmax), self.nx - 1, ix)
-            iy = np.where(np.isclose(pos[:, 1], ymax), self.ny - 1, iy)
-            ok = np.isfinite(ix) & np.isfinite(iy)
-            ok &= (ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny)
-        flat = np.full(len(pos), -1, dtype=np.int64)
-        flat[ok] = ix[ok].astype(np.int64) * self.ny + iy[ok].astype(np.int64)
-        return flat
+        return bin_index(pos, self.bounds, self.bin_size)[0]
 
     def add(self, positions: np.ndarray, activity: np.ndarray) -> None:
         """Accumulate samples: positions ``(2,)`` or ``(T, 2)`` m, activity ``(N,)`` or ``(T, N)``.
