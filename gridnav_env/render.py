@@ -25,12 +25,8 @@ def import_pygame():
     try:
         import pygame
     except ImportError as err:  # pragma: no cover - pygame is a dependency
-        raise gym_dependency_error() from err
+        raise ImportError("pygame is not installed: run `pip install pygame`") from err
     return pygame
-
-
-def gym_dependency_error() -> ImportError:
-    return ImportError("pygame is not installed: run `pip install pygame` (or `pip install -e .`)")
 
 
 class ArenaRenderer:
