@@ -63,6 +63,12 @@ def test_conformal_isometry_toy():
     v = torch.tensor([[0.01, 0.0], [0.0, 0.02], [0.2, 0.0], [0.0, 0.0]], dtype=torch.float64)
     # kept: steps 0 and 1 (0 < |v| < σx), ratios 10 and 20; population variance 25
     assert conformal_isometry_loss(g_prev, g_next, v, SX).item() == pytest.approx(25.0)
+    # scale-free: variance / mean² = 25 / 15²; unchanged when every step's code change doubles
+    free = conformal_isometry_loss(g_prev, g_next, v, SX, scale_free=True).item()
+    assert free == pytest.approx(25.0 / 225.0)
+    doubled = conformal_isometry_loss(g_prev, 2 * g_next, v, SX, scale_free=True).item()
+    assert doubled == pytest.approx(free)
+    assert conformal_isometry_loss(g_prev, g_prev, v, SX, scale_free=True).item() == 0.0
 
 
 # --- empty pair sets ---------------------------------------------------------------------------

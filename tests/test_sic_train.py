@@ -240,3 +240,30 @@ def test_cuda_losses_match_cpu():
     b["loss"].backward()
     for p, q in zip(cpu.parameters(), gpu.parameters(), strict=True):
         assert torch.allclose(p.grad, q.grad.cpu(), rtol=1e-3, atol=1e-6)
+
+
+def test_identity_init_keeps_the_state_and_every_unit_active():
+    config = TINY.with_overrides(["n_units=16", "identity_init=0.01"])
+    model = build_encoder(config, torch.Generator().manual_seed(3))
+    w = model.transition(torch.tensor([[0.05, -0.1]]))[0]
+    assert torch.allclose(w, torch.eye(16), atol=0.01)  # I + 1 % of the default init
+    states = model(torch.zeros(1, 5, 2))[0]
+    assert torch.allclose(states, model.g0.expand(5, -1), atol=0.05)
+    assert bool((states > 0).all())
+    default = build_encoder(TINY.with_overrides(["n_units=16"]), torch.Generator().manual_seed(3))
+    assert not torch.allclose(default.transition(torch.zeros(1, 2))[0], torch.eye(16), atol=0.05)
+
+
+def test_lr_warmup_ramps_the_step_and_leaves_the_scheduler_lr(monkeypatch):
+    seen = []
+    model = torch.nn.Linear(1, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    monkeypatch.setattr(opt, "step", lambda: seen.append(opt.param_groups[0]["lr"]))
+    for step in range(1, 6):
+        train_mod._warmed_up_step(opt, step, warmup=4)
+    assert seen == pytest.approx([0.125, 0.25, 0.375, 0.5, 0.5])
+    assert opt.param_groups[0]["lr"] == 0.5
+    with pytest.raises(ValueError, match="lr_warmup"):
+        SICConfig(lr_warmup=-1)
+    with pytest.raises(ValueError, match="identity_init"):
+        SICConfig(identity_init=float("nan"))

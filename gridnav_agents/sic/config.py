@@ -24,7 +24,10 @@ class SICConfig:
 
     Model: ``n_units`` (N, 128), ``mlp_hidden`` (not in the paper: 128, the same width as the
     state, so the MLP's last layer ``hidden -> N²`` holds 2.1M of its 2.1M+ parameters),
-    ``mlp_layers`` (3 Linear layers).
+    ``mlp_layers`` (3 Linear layers), ``identity_init`` (``None``: PyTorch's default init, as
+    the paper; a number ``s``: the MLP's last layer is scaled by ``s`` and the identity added
+    to its bias, so ``W(v)`` starts as ``I + s·(default init)``: the state persists and every
+    unit is active from the first step).
 
     Data: ``batch_size`` (B, 130) trajectories of ``seq_len`` (T, 60) steps; ``permute`` (paper:
     the B trajectories are permutations of one velocity sequence; ``False``: B independent
@@ -35,6 +38,9 @@ class SICConfig:
     Losses (per-pair means, see ``gridnav_agents.sic.losses``): ``sigma_x`` (0.05 m),
     ``sigma_g`` (0.4), ``lambda_sep`` (1.0), ``lambda_inv`` (0.1), ``lambda_cap`` (0.5) and
     ``lambda_coniso`` (not in the paper). Any λ may be 0 (that loss is then not computed).
+    ``coniso_scale_free`` divides the conformal-isometry variance by the squared mean ratio
+    (see :func:`~gridnav_agents.sic.losses.conformal_isometry_loss`; eq. 7 as printed when
+    ``False``).
 
     ``lambda_coniso = 0.01``: the conformal-isometry loss is a variance of ratios
     ``||Δg|| / ||v||`` (m⁻¹). Its natural size is ``(σg/σx)² = 64`` times a squared coefficient
@@ -50,9 +56,11 @@ class SICConfig:
     accumulated over ``accumulate`` (2) batches per optimizer step, L2-norm clipping at
     ``grad_clip`` (0.1; Table 1's "gradient clip value" is PyTorch Lightning's
     ``gradient_clip_val`` whose default algorithm is norm clipping), ``n_steps`` (2e6) optimizer
-    steps. ReduceLROnPlateau (the paper gives no parameters): every ``plateau_interval``
-    optimizer steps it sees the mean total loss of that interval; ``plateau_factor`` and
-    ``plateau_patience`` (in intervals) are PyTorch's defaults (0.1, 10), ``min_lr`` its floor.
+    steps, the first ``lr_warmup`` (default 0) of them with the learning rate ramped linearly
+    from ``lr/lr_warmup`` to ``lr``. ReduceLROnPlateau (the paper gives no parameters): every
+    ``plateau_interval`` optimizer steps it sees the mean total loss of that interval;
+    ``plateau_factor`` and ``plateau_patience`` (in intervals) are PyTorch's defaults (0.1, 10),
+    ``min_lr`` its floor.
 
     Exactness: ``pair_subsample`` (default ``None``: all pairs, exact) draws that many states per
     batch for the separation/invariance losses, an approximation for quick experiments.
@@ -67,6 +75,7 @@ class SICConfig:
     n_units: int = 128
     mlp_hidden: int = 128
     mlp_layers: int = 3
+    identity_init: float | None = None
     # data
     batch_size: int = 130
     seq_len: int = 60
@@ -82,6 +91,7 @@ class SICConfig:
     lambda_inv: float = 0.1
     lambda_cap: float = 0.5
     lambda_coniso: float = 0.01
+    coniso_scale_free: bool = False
     pair_subsample: int | None = None
     loss_block: int = 1024
     # optimisation
@@ -89,6 +99,7 @@ class SICConfig:
     weight_decay: float = 0.0
     grad_clip: float = 0.1
     accumulate: int = 2
+    lr_warmup: int = 0
     n_steps: int = 2_000_000
     plateau_factor: float = 0.1
     plateau_patience: int = 10
@@ -123,6 +134,14 @@ class SICConfig:
         for name in pos_int:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.lr_warmup < 0:
+            raise ValueError(f"lr_warmup must be >= 0 steps, got {self.lr_warmup!r}")
+        if self.identity_init is not None and not (
+            math.isfinite(self.identity_init) and self.identity_init >= 0
+        ):
+            raise ValueError(
+                f"identity_init must be None or a finite number >= 0, got {self.identity_init!r}"
+            )
         if self.plateau_patience < 0:
             raise ValueError(f"plateau_patience must be >= 0, got {self.plateau_patience!r}")
         pos = [

@@ -222,13 +222,19 @@ def capacity_loss(g: Tensor) -> Tensor:
     return -(g.mean(0) ** 2).sum()
 
 
-def conformal_isometry_loss(g_prev: Tensor, g_next: Tensor, v: Tensor, sigma_x: float) -> Tensor:
+def conformal_isometry_loss(
+    g_prev: Tensor, g_next: Tensor, v: Tensor, sigma_x: float, scale_free: bool = False
+) -> Tensor:
     """Eq. 7: population variance of ``||g_next - g_prev|| / ||v||`` over steps with
     ``0 < ||v|| < σx`` (metres per step).
 
     Args:
         g_prev, g_next: ``(K, N)`` states before and after each step.
         v: ``(K, 2)`` the steps' displacements, metres.
+        scale_free: divide the variance by the squared mean ratio (a squared coefficient of
+            variation, unitless). Eq. 7 as printed is also minimised by shrinking every step
+            (a frozen code has zero variance); the scale-free form only asks that
+            ``||Δg|| / ||v||`` be the same for every step, whatever its size.
 
     Returns 0 when no step qualifies (the variance of one ratio is also 0).
     """
@@ -242,4 +248,8 @@ def conformal_isometry_loss(g_prev: Tensor, g_next: Tensor, v: Tensor, sigma_x: 
     if not bool(keep.any()):
         return g_next[:0].sum()
     ratio = torch.linalg.vector_norm(g_next[keep] - g_prev[keep], dim=-1) / speed[keep]
-    return ((ratio - ratio.mean()) ** 2).mean()
+    mean = ratio.mean()
+    variance = ((ratio - mean) ** 2).mean()
+    if scale_free:
+        return variance / mean.square().clamp_min(torch.finfo(ratio.dtype).tiny)
+    return variance

@@ -63,8 +63,8 @@ def resolve_device(name: str) -> torch.device:
 
 
 def build_encoder(config: SICConfig, generator: torch.Generator | None = None) -> SICEncoder:
-    """The encoder described by ``config`` (weights from ``generator``)."""
-    return SICEncoder(
+    """The encoder described by ``config`` (weights from ``generator``, ``identity_init``)."""
+    model = SICEncoder(
         n_units=config.n_units,
         mlp_hidden=config.mlp_hidden,
         mlp_layers=config.mlp_layers,
@@ -72,6 +72,12 @@ def build_encoder(config: SICConfig, generator: torch.Generator | None = None) -
         dt=config.dt,
         generator=generator,
     )
+    if config.identity_init is not None:
+        last = model.mlp[-1]
+        with torch.no_grad():
+            last.weight.mul_(config.identity_init)
+            last.bias.mul_(config.identity_init).add_(torch.eye(config.n_units).flatten())
+    return model
 
 
 def sample_batch(config: SICConfig, rng: np.random.Generator) -> PermutedRollout:
@@ -120,7 +126,11 @@ def compute_losses(
     )
     g_prev = torch.cat([g0.expand(n_traj, 1, n), states[:, :-1]], dim=1)
     coniso = conformal_isometry_loss(
-        g_prev.reshape(-1, n), states.reshape(-1, n), v_steps.reshape(-1, 2), config.sigma_x
+        g_prev.reshape(-1, n),
+        states.reshape(-1, n),
+        v_steps.reshape(-1, 2),
+        config.sigma_x,
+        scale_free=config.coniso_scale_free,
     )
     cap = capacity_loss(g_all)
     loss = config.lambda_inv * inv + config.lambda_cap * cap + config.lambda_coniso * coniso
@@ -281,7 +291,7 @@ def train(
                 step = state["step"]
                 mean = {k: v / config.accumulate if finite else math.nan for k, v in sums.items()}
                 if finite:
-                    optimizer.step()
+                    _warmed_up_step(optimizer, state["step"], config.lr_warmup)
                     state["bad_run"] = 0
                     state["plateau_sum"] += mean["loss"]
                     state["plateau_n"] += 1
@@ -341,6 +351,22 @@ def train(
         "interrupted": interrupted,
         "elapsed_s": round(state["elapsed_s"], 3),
     }
+
+
+def _warmed_up_step(optimizer: torch.optim.Optimizer, step: int, warmup: int) -> None:
+    """``optimizer.step()`` with the learning rate scaled by ``step / warmup`` while
+    ``step < warmup`` (1-based); the scheduler's learning rate is restored afterwards."""
+    if step >= warmup:
+        optimizer.step()
+        return
+    lrs = [group["lr"] for group in optimizer.param_groups]
+    for group in optimizer.param_groups:
+        group["lr"] *= step / warmup
+    try:
+        optimizer.step()
+    finally:
+        for group, lr in zip(optimizer.param_groups, lrs, strict=True):
+            group["lr"] = lr
 
 
 def _checkpoint(state: dict[str, Any], save: Any) -> None:
