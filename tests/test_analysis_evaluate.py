@@ -135,3 +135,29 @@ def test_example_runs(tmp_path):
     report = main(out=str(tmp_path), boxes=(1.5,), topology=False)
     assert report["n_units"] == 128 and report["boxes"]["1.5"]["n_modules"] == 3
     assert (tmp_path / "report.json").exists()
+
+
+def test_generalisation_counts_units_that_keep_gridness_and_spacing():
+    from gridnav_agents.analysis.evaluate import generalisation
+
+    ref = {"gridness": [1.0, 0.8, 0.5, 0.1, None], "spacing_m": [0.5, 0.4, 0.6, 0.3, None]}
+    # unit 0 keeps both; unit 1 stretches by 20 %; unit 2 loses its gridness; 3 and 4 are not grid
+    other = {"gridness": [0.9, 0.9, 0.2, 1.0, 1.0], "spacing_m": [0.52, 0.48, 0.6, 0.3, 0.3]}
+    g = generalisation(ref, other)
+    assert (g["n_grid"], g["n_kept"]) == (3, 1)
+    assert g["frac_kept"] == pytest.approx(1 / 3)
+    assert g["median_spacing_change"] == pytest.approx(0.04)
+    assert generalisation(ref, other, tolerance=0.25)["n_kept"] == 2
+    none = generalisation(
+        {"gridness": [0.1], "spacing_m": [0.5]}, {"gridness": [1], "spacing_m": [1]}
+    )
+    assert none["n_grid"] == 0 and none["frac_kept"] is None
+    with pytest.raises(ValueError, match="units"):
+        generalisation(ref, {"gridness": [1.0], "spacing_m": [0.5]})
+
+
+def test_ideal_grid_units_generalise_to_a_larger_box(encoder):
+    report = analyze(encoder, [2.0, 3.0], None, topology=False, samples_per_m2=600)
+    g = report["generalisation"]["3"]
+    assert g["n_grid"] >= 24 and g["frac_kept"] >= 0.9
+    assert g["median_spacing_change"] < 0.05

@@ -36,7 +36,50 @@ from gridnav_agents.analysis.runner import (
     step_subsample,
 )
 
-__all__ = ["analyze", "add_analyze_arguments", "analyze_main"]
+__all__ = ["analyze", "add_analyze_arguments", "analyze_main", "generalisation"]
+
+
+def generalisation(
+    reference: dict[str, Any],
+    other: dict[str, Any],
+    threshold: float = 0.3,
+    tolerance: float = 0.1,
+) -> dict[str, Any]:
+    """Do the grid units of one box stay grid units, at the same spacing, in another box?
+
+    Args:
+        reference, other: per-box reports of :func:`analyze` (their per-unit ``gridness`` and
+            ``spacing_m``, metres; ``None`` for inactive units).
+        threshold: gridness above which a unit is a grid unit.
+        tolerance: largest relative spacing change ``|s_other / s_ref - 1|`` that counts as
+            "the same spacing".
+
+    Returns ``n_grid`` (grid units of ``reference``), ``n_kept`` (of those, the units with
+    gridness above ``threshold`` in ``other`` and spacing within ``tolerance``), ``frac_kept``
+    (``None`` without grid units) and ``median_spacing_change`` (relative, over the grid units).
+    """
+
+    def column(box: dict[str, Any], key: str) -> np.ndarray:
+        return np.array([np.nan if v is None else v for v in box[key]], dtype=float)
+
+    g_ref, g_other = column(reference, "gridness"), column(other, "gridness")
+    s_ref, s_other = column(reference, "spacing_m"), column(other, "spacing_m")
+    if g_ref.shape != g_other.shape:
+        raise ValueError(f"reports of {g_ref.size} and {g_other.size} units cannot be compared")
+    grid = np.nan_to_num(g_ref, nan=-np.inf) > threshold
+    with np.errstate(invalid="ignore", divide="ignore"):
+        change = np.abs(s_other / s_ref - 1.0)[grid]
+    kept = (np.nan_to_num(g_other[grid], nan=-np.inf) > threshold) & (
+        np.nan_to_num(change, nan=np.inf) <= tolerance
+    )
+    n_grid = int(grid.sum())
+    finite = change[np.isfinite(change)]
+    return {
+        "n_grid": n_grid,
+        "n_kept": int(kept.sum()),
+        "frac_kept": float(kept.mean()) if n_grid else None,
+        "median_spacing_change": float(np.median(finite)) if finite.size else None,
+    }
 
 
 def _clean(x: Any) -> Any:
@@ -230,7 +273,8 @@ def analyze(
     ``n_modules``, ``modules`` (``n_units``, ``spacing_m``, ``orientation_deg``,
     ``phase_uniformity``), ``module_labels``, ``decoding_error_m`` (median; also mean and
     chance), ``drift_m_per_step``, ``decoding_error_by_step``, ``decorrelation_length_m`` and the
-    trajectory sizes.
+    trajectory sizes; ``generalisation[f"{L:g}"]`` for every box after the first:
+    :func:`generalisation` of the first box's grid units in that box.
     """
     boxes = [float(b) for b in np.atleast_1d(np.asarray(boxes, dtype=float))]
     if not boxes or any(not np.isfinite(b) or b <= 0 for b in boxes):
@@ -269,6 +313,10 @@ def analyze(
         "boxes": {f"{b:g}": r["report"] for b, r in results.items()},
         "torus_betti": None,
         "figures": [],
+    }
+    ref = report["boxes"][f"{boxes[0]:g}"]
+    report["generalisation"] = {
+        f"{b:g}": generalisation(ref, report["boxes"][f"{b:g}"]) for b in boxes[1:]
     }
     first = results[boxes[0]]["arrays"]
     module_states = _largest_module_states(first) if topology else None
@@ -345,6 +393,15 @@ def analyze_main(args: argparse.Namespace) -> int:
             f"{name} m box: {b['frac_grid']:.0%} grid units, {b['n_modules']} modules "
             f"(spacing {spacings} m), decoding error {b['decoding_error_m']:.3f} m"
         )
+    first = next(iter(report["boxes"]))
+    for name, g in report["generalisation"].items():
+        if g["n_grid"]:
+            change = g["median_spacing_change"]
+            print(
+                f"{name} m box: {g['n_kept']}/{g['n_grid']} grid units of the {first} m box keep "
+                "gridness > 0.3 and their spacing within 10 %"
+                + ("" if change is None else f" (median spacing change {change:.1%})")
+            )
     if report["torus_betti"] is not None:
         print(f"largest module Betti numbers: {tuple(report['torus_betti'])}")
     print(f"wrote {Path(args.out) / 'report.json'} ({report['analysis_time_s']:.1f} s)")
