@@ -46,6 +46,7 @@ def evaluate(run_dir: Path, box: float, seed: int, samples_per_m2: float) -> dic
         "frac_grid": b["frac_grid"],
         "n_grid": int(np.sum(g[np.isfinite(g)] > 0.3)),
         "gridness_median": float(np.nanmedian(g)) if np.isfinite(g).any() else None,
+        "gridness_max": float(np.nanmax(g)) if np.isfinite(g).any() else None,
         "n_modules": b["n_modules"],
         "spacings_m": [m["spacing_m"] for m in b["modules"]],
         "decoding_error_m": b["decoding_error_m"],

@@ -2,8 +2,12 @@
 
     python docs/figures/issue5_figures.py curves RUN [RUN ...] --out docs/figures/i5_curves.png
     python docs/figures/issue5_figures.py evals EVALS.jsonl --out docs/figures/i5_evals.png
+    python docs/figures/issue5_figures.py emergence LOG [LOG ...] --out i5_emergence.png
 
 ``curves``: the four losses of each run's ``metrics.jsonl`` against training seconds.
+``emergence``: frac_grid, median gridness, active units and decoding error against training
+seconds from ``benchmarks/emergence.py``'s stderr logs (one JSON point a line; the file stem
+names the run).
 ``evals``: frac_grid, best gridness and decoding error of periodic ``analyze`` evaluations (one
 JSON object a line with ``run``, ``train_s``, ``frac_grid``, ``max_g``, ``decoding_error_m`` or
 ``dec_err``, ``chance``), as written by the probe evaluations of issue 5.
@@ -64,14 +68,36 @@ def evals(path: str, out: str) -> None:
     fig.savefig(out, dpi=80)
 
 
+def emergence(logs: list[str], out: str) -> None:
+    fig, axes = plt.subplots(1, 4, figsize=(18, 3.8))
+    keys = ("frac_grid", "gridness_median", "n_active", "decoding_error_m")
+    labels = ("frac_grid (gridness > 0.3)", "median gridness", "active units", "decoding (m)")
+    for log in logs:
+        rows = [json.loads(x) for x in Path(log).read_text().splitlines() if x.startswith("{")]
+        rows = [r for r in rows if "frac_grid" in r]
+        t = [r["train_s"] / 60 for r in rows]
+        for ax, key in zip(axes, keys, strict=True):
+            ax.plot(t, [r[key] for r in rows], "o-", ms=3, label=Path(log).stem)
+    axes[0].axhline(0.5, color="k", ls=":", lw=1)
+    axes[1].axhline(0.3, color="k", ls=":", lw=1)
+    for ax, label in zip(axes, labels, strict=True):
+        ax.set_ylabel(label)
+        ax.set_xlabel("training time (min, 1 core); 2 m box")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=80)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("kind", choices=["curves", "evals"])
+    p.add_argument("kind", choices=["curves", "evals", "emergence"])
     p.add_argument("inputs", nargs="+")
     p.add_argument("--out", required=True)
     a = p.parse_args()
     if a.kind == "curves":
         curves(a.inputs, a.out)
+    elif a.kind == "emergence":
+        emergence(a.inputs, a.out)
     else:
         evals(a.inputs[0], a.out)
 
