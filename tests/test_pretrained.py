@@ -42,9 +42,9 @@ def test_load_pretrained_returns_the_documented_encoder():
     np.testing.assert_allclose(torch.linalg.vector_norm(g, dim=-1).numpy(), 1.0, atol=1e-5)
 
 
-def test_pretrained_encoder_is_spatially_tuned():
-    """Cheap check of the documented numbers: position is decodable in a 2 m box (docs/results.md
-    reports the full analysis)."""
+def test_pretrained_encoder_is_a_grid_code():
+    """Cheap check of the documented numbers: most active units are grid cells in a 2 m box
+    (docs/results.md reports the full analysis)."""
     from gridnav_agents.analysis import analyze
 
     info = json.loads((PRETRAINED / "sic_encoder.json").read_text())
@@ -53,5 +53,6 @@ def test_pretrained_encoder_is_spatially_tuned():
     )
     box = rep["boxes"]["2"]
     assert box["n_active"] >= 0.5 * info["analysis_2m"]["n_active"]
-    assert box["decoding_error_m"] < 0.8 * box["decoding_chance_m"]
+    assert box["frac_grid"] >= 0.5
     assert abs(box["frac_grid"] - info["analysis_2m"]["frac_grid"]) <= 0.25
+    assert box["n_modules"] >= 1

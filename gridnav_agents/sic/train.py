@@ -388,7 +388,8 @@ def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
         "--preset",
         choices=sorted(PRESETS),
         default=None,
-        help="paper (Table 1) or quick (default: quick; with --resume: the stored run)",
+        help="paper (Table 1), cpu (grid cells on one core) or quick "
+        "(default: quick; with --resume: the stored run)",
     )
     parser.add_argument(
         "--set",
