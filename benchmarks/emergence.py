@@ -6,7 +6,7 @@ pipeline, no topology) and records the fraction of active units with gridness > 
 of modules and their spacings. Prints one JSON object: the curve of these numbers against the
 training seconds (evaluation time excluded) and the machine.
 
-    python benchmarks/emergence.py                          # cpu preset, 60 min, eval every 5 min
+    python benchmarks/emergence.py                          # cpu preset, 30 min, eval every 5 min
     python benchmarks/emergence.py --minutes 10 --eval-every 120 --set lambda_cap=0
     python benchmarks/emergence.py --out /tmp/emergence --preset quick --threads 2
 
@@ -58,7 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="cpu", help="SICConfig preset (default cpu)")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides")
-    parser.add_argument("--minutes", type=float, default=60.0, help="training budget (default 60)")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=30.0,
+        help="training budget (default 30; stops earlier "
+        "at the preset's n_steps, 7k for cpu: ~30 min on one core)",
+    )
     parser.add_argument(
         "--eval-every", type=float, default=300.0, help="training seconds between evaluations"
     )
