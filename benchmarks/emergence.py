@@ -48,6 +48,7 @@ def evaluate(run_dir: Path, box: float, seed: int, samples_per_m2: float) -> dic
         "gridness_median": float(np.nanmedian(g)) if np.isfinite(g).any() else None,
         "gridness_max": float(np.nanmax(g)) if np.isfinite(g).any() else None,
         "n_modules": b["n_modules"],
+        "n_independent_modules": b["n_independent_modules"],
         "spacings_m": [m["spacing_m"] for m in b["modules"]],
         "decoding_error_m": b["decoding_error_m"],
         "eval_s": round(time.perf_counter() - t0, 1),
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    from gridnav_agents.sic import checkpoint as ckpt_io
     from gridnav_agents.sic.config import PRESETS
     from gridnav_agents.sic.train import train
 
@@ -89,9 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     curve: list[dict] = []
     resume = args.resume
     chunk = 20  # optimizer steps per train() call; re-sized from the measured step time
-    next_eval = 0.0
-    elapsed = 0.0
-    step = 0
+    elapsed, step = 0.0, 0
+    if resume and (out / ckpt_io.LAST).exists():  # continue the clock of the stored run
+        meta = ckpt_io.load_checkpoint(out / ckpt_io.LAST, tensors="model").meta
+        elapsed, step = meta["train_state"]["elapsed_s"], meta["train_state"]["step"]
+    next_eval = elapsed
     while True:
         if elapsed >= next_eval:
             point = {"train_s": round(elapsed, 1), "step": step}

@@ -90,7 +90,7 @@ def test_analyze_end_to_end_finds_the_known_modules(encoder, tmp_path):
     assert report["n_active"] == 38 and box["n_active"] == 38  # 3 dead units
     assert len(box["gridness"]) == 41 and box["gridness"][36] is None  # dead: null in JSON
     assert box["frac_grid"] == pytest.approx(36 / 38)
-    assert box["n_modules"] == 3
+    assert box["n_modules"] == 3 and box["n_independent_modules"] == 3
     np.testing.assert_allclose([m["spacing_m"] for m in box["modules"]], SPACINGS, rtol=0.05)
     assert [m["n_units"] for m in box["modules"]] == [12, 12, 12]
     assert box["decoding_error_m"] < 0.05 < box["decoding_chance_m"]

@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from gridnav_agents.analysis.modules import detect_modules, grid_phases, phase_uniformity
+from gridnav_agents.analysis.modules import (
+    detect_modules,
+    grid_phases,
+    harmonic_of,
+    phase_uniformity,
+)
 from gridnav_agents.analysis.synthetic import (
     band_rate,
     grid_population,
@@ -55,7 +60,50 @@ def test_three_modules_found_with_right_spacings_and_members():
     orient = params["orientation_deg"][[0, 20, 40]]
     assert np.all(np.abs((mods.orientation_deg - orient + 30) % 60 - 30) < 3.0)
     dicts = mods.as_dicts()
-    assert set(dicts[0]) == {"n_units", "spacing_m", "orientation_deg"}
+    assert set(dicts[0]) == {"n_units", "spacing_m", "orientation_deg", "harmonic_of"}
+    # Spacing ratios of 1.4 are independent periods, whatever the orientations.
+    assert mods.n_independent == 3 and all(d["harmonic_of"] is None for d in dicts)
+
+
+def test_harmonic_module_is_not_an_independent_one():
+    # Units on a lattice of spacing 1.3/√3 rotated by 30° fire as a function of the 1.3 m
+    # module's phase: detect_modules sees two spacings, but only one independent module.
+    rng = np.random.default_rng(5)
+    maps, _ = population_maps([1.3 / np.sqrt(3), 1.3], 12, rng, size=3.0, orientations=[45, 15])
+    mods = detect_modules(maps, BIN)
+    assert mods.n_modules == 2
+    assert [d["harmonic_of"] for d in mods.as_dicts()] == [1, None]
+    assert mods.n_independent == 1
+    # The same spacings at the same orientation are two independent modules.
+    maps, _ = population_maps([1.3 / np.sqrt(3), 1.3], 12, rng, size=3.0, orientations=[15, 15])
+    assert detect_modules(maps, BIN).n_independent == 2
+
+
+@pytest.mark.parametrize(
+    ("ratio", "rotation_deg", "harmonic"),
+    [
+        (np.sqrt(3), 30.0, True),  # index-3 sublattice
+        (np.sqrt(3), -30.0, True),  # the same, mirrored (orientation is defined mod 60°)
+        (2.0, 0.0, True),  # index 4
+        (np.sqrt(7), 19.107, True),  # index 7: (2, 1) in the fine basis
+        (3.0, 0.0, True),  # index 9
+        (np.sqrt(3), 0.0, False),  # right ratio, wrong rotation
+        (2.0, 30.0, False),
+        (1.4, 0.0, False),  # a typical ratio between real grid modules
+        (1.5, 12.0, False),
+    ],
+)
+def test_harmonic_of_known_lattices(ratio, rotation_deg, harmonic):
+    fine, coarse = 0.4, 0.4 * ratio
+    labels = harmonic_of(np.array([coarse, fine]), np.array([7.0, 7.0 - rotation_deg]))
+    assert list(labels) == ([-1, 0] if harmonic else [-1, -1])
+
+
+def test_harmonic_of_validation():
+    with pytest.raises(ValueError, match="orientation_deg"):
+        harmonic_of(np.ones(2), np.ones(3))
+    with pytest.raises(ValueError, match="tolerance"):
+        harmonic_of(np.ones(2), np.ones(2), tolerance=0.7)
 
 
 def test_one_module_gives_one():

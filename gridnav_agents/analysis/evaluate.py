@@ -172,6 +172,7 @@ def _analyze_box(
         "orientation_deg": orientation,
         "frac_grid": n_grid / n_active if n_active else 0.0,
         "n_modules": mods.n_modules,
+        "n_independent_modules": mods.n_independent,
         "modules": [
             {**d, "phase_uniformity": u} for d, u in zip(mods.as_dicts(), uniformity, strict=True)
         ],
@@ -270,8 +271,9 @@ def analyze(
     ``torus_betti`` (list or null), ``torus_module``, ``figures`` and ``boxes[f"{L:g}"]`` with,
     per box: ``gridness`` / ``gridness_90`` / ``spacing_m`` / ``orientation_deg`` (per unit;
     null for inactive or undefined), ``frac_grid`` (active units with gridness > 0.3),
-    ``n_modules``, ``modules`` (``n_units``, ``spacing_m``, ``orientation_deg``,
-    ``phase_uniformity``), ``module_labels``, ``decoding_error_m`` (median; also mean and
+    ``n_modules``, ``n_independent_modules`` (not a harmonic of a coarser module), ``modules``
+    (``n_units``, ``spacing_m``, ``orientation_deg``, ``harmonic_of``, ``phase_uniformity``),
+    ``module_labels``, ``decoding_error_m`` (median; also mean and
     chance), ``drift_m_per_step``, ``decoding_error_by_step``, ``decorrelation_length_m`` and the
     trajectory sizes; ``generalisation[f"{L:g}"]`` for every box after the first:
     :func:`generalisation` of the first box's grid units in that box.
@@ -388,10 +390,18 @@ def analyze_main(args: argparse.Namespace) -> int:
     )
     print(f"{report['n_active']}/{report['n_units']} active units")
     for name, b in report["boxes"].items():
-        spacings = ", ".join(f"{m['spacing_m']:.2f}" for m in b["modules"]) or "-"
+        spacings = (
+            ", ".join(
+                f"{m['spacing_m']:.2f}"
+                + ("" if m["harmonic_of"] is None else f" [harmonic of {m['harmonic_of']}]")
+                for m in b["modules"]
+            )
+            or "-"
+        )
         print(
-            f"{name} m box: {b['frac_grid']:.0%} grid units, {b['n_modules']} modules "
-            f"(spacing {spacings} m), decoding error {b['decoding_error_m']:.3f} m"
+            f"{name} m box: {b['frac_grid']:.0%} grid units, {b['n_modules']} modules, "
+            f"{b['n_independent_modules']} independent (spacing {spacings} m), "
+            f"decoding error {b['decoding_error_m']:.3f} m"
         )
     first = next(iter(report["boxes"]))
     for name, g in report["generalisation"].items():

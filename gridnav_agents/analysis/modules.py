@@ -9,6 +9,9 @@
   measured from the centre of the map and ``k_1 + k_2 + k_3 = 0``; the phases are then projected
   onto ``phi_1 + phi_2 + phi_3 = 0 mod 2π`` (exact for an ideal grid, broken slightly by noise).
 * :func:`phase_uniformity` scores how evenly a module's units tile the phase torus.
+* :func:`harmonic_of` flags a module whose lattice contains a coarser module's lattice (e.g.
+  spacing / √3 rotated by 30°, or spacing / 2): its units are functions of the coarser module's
+  phase, so the two are one module, not two independent ones (``Modules.n_independent``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from gridnav_agents.analysis.gridness import (
     grid_spacing_orientation,
 )
 
-__all__ = ["Modules", "detect_modules", "grid_phases", "phase_uniformity"]
+__all__ = ["Modules", "detect_modules", "grid_phases", "harmonic_of", "phase_uniformity"]
 
 
 @dataclass(frozen=True)
@@ -51,11 +54,26 @@ class Modules:
     def n_modules(self) -> int:
         return len(self.spacing_m)
 
-    def as_dicts(self) -> list[dict[str, float | int]]:
-        """``[{"n_units", "spacing_m", "orientation_deg"}, ...]`` for JSON reports."""
+    @property
+    def n_independent(self) -> int:
+        """Modules that are not a harmonic of a coarser one (see :func:`harmonic_of`)."""
+        return int(np.sum(harmonic_of(self.spacing_m, self.orientation_deg) < 0))
+
+    def as_dicts(self) -> list[dict[str, float | int | None]]:
+        """``[{"n_units", "spacing_m", "orientation_deg", "harmonic_of"}, ...]`` for JSON
+        reports (``harmonic_of``: index of the coarser module whose lattice this one contains,
+        or None)."""
+        harm = harmonic_of(self.spacing_m, self.orientation_deg)
         return [
-            {"n_units": int(n), "spacing_m": float(s), "orientation_deg": float(o)}
-            for n, s, o in zip(self.n_units, self.spacing_m, self.orientation_deg, strict=True)
+            {
+                "n_units": int(n),
+                "spacing_m": float(s),
+                "orientation_deg": float(o),
+                "harmonic_of": None if h < 0 else int(h),
+            }
+            for n, s, o, h in zip(
+                self.n_units, self.spacing_m, self.orientation_deg, harm, strict=True
+            )
         ]
 
 
@@ -78,6 +96,60 @@ def _split_gaps(values: np.ndarray, gap: float, period: float | None = None) -> 
     labels = np.empty(len(v), dtype=np.int64)
     labels[order] = groups
     return labels
+
+
+def _lattice_basis(spacing: float, orientation_deg: float) -> np.ndarray:
+    """``(2, 2)`` basis (columns, metres) of a triangular lattice."""
+    a = np.deg2rad(orientation_deg + np.array([0.0, 60.0]))
+    return spacing * np.stack([np.cos(a), np.sin(a)])
+
+
+def harmonic_of(
+    spacing_m: np.ndarray,
+    orientation_deg: np.ndarray,
+    *,
+    tolerance: float = 0.1,
+    max_coefficient: int = 3,
+) -> np.ndarray:
+    """For each module, the index of a coarser module whose lattice it contains, else -1.
+
+    Module ``i`` is a harmonic of a coarser module ``j`` when both basis vectors of ``j``'s
+    lattice are integer combinations (coefficients up to ``max_coefficient`` in magnitude) of
+    ``i``'s basis vectors, to within ``tolerance`` × ``i``'s spacing (0.1: a tenth of the finer
+    period, 36° of its phase). With the default 3 this catches spacing ratios √3 (rotated 30°),
+    2, √7 (rotated ±19.1°) and 3. A unit whose fields sit on such a finer lattice fires as a
+    function of the coarser module's phase: it adds resolution, not an independent period.
+
+    Args:
+        spacing_m: ``(K,)`` module spacings, metres.
+        orientation_deg: ``(K,)`` module orientations, degrees.
+        tolerance: allowed mismatch as a fraction of the finer spacing.
+        max_coefficient: largest integer coefficient tried.
+    """
+    spacing = np.asarray(spacing_m, dtype=float)
+    orientation = np.asarray(orientation_deg, dtype=float)
+    if spacing.shape != orientation.shape or spacing.ndim != 1:
+        raise ValueError(
+            f"spacing_m and orientation_deg must be 1-D of equal length, got {spacing.shape} "
+            f"and {orientation.shape}"
+        )
+    if not 0 < tolerance < 0.5:
+        raise ValueError(f"tolerance must be in (0, 0.5), got {tolerance!r}")
+    out = np.full(len(spacing), -1, dtype=np.int64)
+    for i in range(len(spacing)):
+        fine = _lattice_basis(spacing[i], orientation[i])
+        for j in np.argsort(spacing):
+            if spacing[j] <= spacing[i] * (1 + tolerance):
+                continue
+            coeff = np.linalg.solve(fine, _lattice_basis(spacing[j], orientation[j]))
+            rounded = np.round(coeff)
+            residual = np.linalg.norm(fine @ (coeff - rounded), axis=0)
+            if np.all(np.abs(rounded) <= max_coefficient) and np.all(
+                residual <= tolerance * spacing[i]
+            ):
+                out[i] = j
+                break
+    return out
 
 
 def detect_modules(
