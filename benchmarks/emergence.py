@@ -73,20 +73,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples-per-m2", type=float, default=1000.0, help="evaluation samples")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--out", default=None, help="run directory (default: temporary)")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run in --out (its stored config)"
+    )
     args = parser.parse_args(argv)
 
     import torch
 
     from gridnav_agents.sic import checkpoint as ckpt_io
-    from gridnav_agents.sic.config import PRESETS
+    from gridnav_agents.sic.config import PRESETS, SICConfig
     from gridnav_agents.sic.train import train
 
     torch.set_num_threads(args.threads)
     if args.preset not in PRESETS:
         parser.error(f"unknown preset {args.preset!r}; choose from {sorted(PRESETS)}")
-    config = PRESETS[args.preset].with_overrides(args.set)
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="gridnav_emergence_"))
+    if args.resume and (out / "config.json").exists():  # the stored run's config, as pretrain
+        config = SICConfig.from_dict(json.loads((out / "config.json").read_text()))
+    else:
+        config = PRESETS[args.preset]
+    config = config.with_overrides(args.set)
     budget = 60.0 * args.minutes
     curve: list[dict] = []
     resume = args.resume
@@ -105,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(point), file=sys.stderr, flush=True)
             next_eval += args.eval_every
         if elapsed >= budget or step >= config.n_steps:
+            if curve[-1]["step"] != step:  # always end on an evaluation of the final encoder
+                next_eval = elapsed
+                continue
             break
         summary = train(config, out, resume=resume, progress=False, stop_after=chunk)
         resume = True
