@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--out", default=None, help="run directory (default: temporary)")
     parser.add_argument(
-        "--resume", action="store_true", help="continue the run in --out (its stored config)"
+        "--resume", action="store_true", help="continue the run in --out (its config, clock)"
     )
     args = parser.parse_args(argv)
 
@@ -88,32 +88,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.preset not in PRESETS:
         parser.error(f"unknown preset {args.preset!r}; choose from {sorted(PRESETS)}")
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="gridnav_emergence_"))
-    if args.resume and (out / "config.json").exists():  # the stored run's config, as pretrain
-        config = SICConfig.from_dict(json.loads((out / "config.json").read_text()))
-    else:
-        config = PRESETS[args.preset]
+    config, elapsed, step = PRESETS[args.preset], 0.0, 0
+    resume = args.resume
+    if resume and (out / ckpt_io.LAST).exists():  # the stored run's config and clock
+        meta = ckpt_io.load_checkpoint(out / ckpt_io.LAST, tensors="model").meta
+        config = SICConfig.from_dict(meta["config"])
+        elapsed, step = meta["train_state"]["elapsed_s"], meta["train_state"]["step"]
     config = config.with_overrides(args.set)
     budget = 60.0 * args.minutes
     curve: list[dict] = []
-    resume = args.resume
     chunk = 20  # optimizer steps per train() call; re-sized from the measured step time
-    elapsed, step = 0.0, 0
-    if resume and (out / ckpt_io.LAST).exists():  # continue the clock of the stored run
-        meta = ckpt_io.load_checkpoint(out / ckpt_io.LAST, tensors="model").meta
-        elapsed, step = meta["train_state"]["elapsed_s"], meta["train_state"]["step"]
     next_eval = elapsed
     while True:
-        if elapsed >= next_eval:
+        done = elapsed >= budget or step >= config.n_steps
+        # Evaluate on schedule, and always on the final encoder.
+        if elapsed >= next_eval or (done and curve[-1]["step"] != step):
             point = {"train_s": round(elapsed, 1), "step": step}
             if step > 0:
                 point.update(evaluate(out, args.box, config.seed, args.samples_per_m2))
             curve.append(point)
             print(json.dumps(point), file=sys.stderr, flush=True)
             next_eval += args.eval_every
-        if elapsed >= budget or step >= config.n_steps:
-            if curve[-1]["step"] != step:  # always end on an evaluation of the final encoder
-                next_eval = elapsed
-                continue
+        if done:
             break
         summary = train(config, out, resume=resume, progress=False, stop_after=chunk)
         resume = True

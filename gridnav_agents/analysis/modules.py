@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -54,16 +55,21 @@ class Modules:
     def n_modules(self) -> int:
         return len(self.spacing_m)
 
+    @cached_property
+    def harmonic_of(self) -> np.ndarray:
+        """``(K,)`` index of the coarser module each module is a harmonic of, else -1
+        (:func:`harmonic_of`)."""
+        return harmonic_of(self.spacing_m, self.orientation_deg)
+
     @property
     def n_independent(self) -> int:
-        """Modules that are not a harmonic of a coarser one (see :func:`harmonic_of`)."""
-        return int(np.sum(harmonic_of(self.spacing_m, self.orientation_deg) < 0))
+        """Modules that are not a harmonic of a coarser one."""
+        return int(np.sum(self.harmonic_of < 0))
 
     def as_dicts(self) -> list[dict[str, float | int | None]]:
         """``[{"n_units", "spacing_m", "orientation_deg", "harmonic_of"}, ...]`` for JSON
         reports (``harmonic_of``: index of the coarser module whose lattice this one contains,
         or None)."""
-        harm = harmonic_of(self.spacing_m, self.orientation_deg)
         return [
             {
                 "n_units": int(n),
@@ -72,7 +78,7 @@ class Modules:
                 "harmonic_of": None if h < 0 else int(h),
             }
             for n, s, o, h in zip(
-                self.n_units, self.spacing_m, self.orientation_deg, harm, strict=True
+                self.n_units, self.spacing_m, self.orientation_deg, self.harmonic_of, strict=True
             )
         ]
 
