@@ -1,5 +1,7 @@
 """Module detection and phases on synthetic populations with known modules and phases."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -7,11 +9,15 @@ from gridnav_agents.analysis.modules import (
     detect_modules,
     grid_phases,
     harmonic_of,
+    locked_to,
+    module_locking,
     phase_uniformity,
 )
 from gridnav_agents.analysis.synthetic import (
     band_rate,
     grid_population,
+    grid_rate,
+    lattice_wavevectors,
     place_rate,
     population_rates,
 )
@@ -60,7 +66,15 @@ def test_three_modules_found_with_right_spacings_and_members():
     orient = params["orientation_deg"][[0, 20, 40]]
     assert np.all(np.abs((mods.orientation_deg - orient + 30) % 60 - 30) < 3.0)
     dicts = mods.as_dicts()
-    assert set(dicts[0]) == {"n_units", "spacing_m", "orientation_deg", "harmonic_of"}
+    assert set(dicts[0]) == {
+        "n_units",
+        "spacing_m",
+        "orientation_deg",
+        "harmonic_of",
+        "locked_to",
+        "lock_r2",
+    }
+    assert dicts[0]["locked_to"] is None and dicts[0]["lock_r2"] is None  # not measured
     # Spacing ratios of 1.4 are independent periods, whatever the orientations.
     assert mods.n_independent == 3 and all(d["harmonic_of"] is None for d in dicts)
 
@@ -104,6 +118,78 @@ def test_harmonic_of_validation():
         harmonic_of(np.ones(2), np.ones(3))
     with pytest.raises(ValueError, match="tolerance"):
         harmonic_of(np.ones(2), np.ones(2), tolerance=0.7)
+
+
+def locking_population(rng):
+    """Activity at positions ``(n, 2)`` in a 3 m box of: module 0, 16 units on a 1.3 m
+    lattice (15°); module 1, 10 units on an independent 0.9 m lattice (22°); module 2, 10 units
+    locked to module 0 without sharing its lattice: bands along its wavevectors and cells on
+    its √3 harmonic, at random phases."""
+    off = rng.uniform(-2, 2, size=(36, 2))
+    band_phase = rng.uniform(0, 2 * np.pi, size=10)
+    k = lattice_wavevectors(1.3, 15.0)
+
+    def activity(n):
+        pos = rng.uniform(-1.5, 1.5, size=(n, 2))
+        cols = [grid_rate(pos, 1.3, 15.0, off[i]) for i in range(16)]
+        cols += [grid_rate(pos, 0.9, 22.0, off[16 + i]) for i in range(10)]
+        for i in range(10):
+            if i % 2:
+                cols.append(grid_rate(pos, 1.3 / np.sqrt(3), 45.0, off[26 + i]))
+            else:
+                ka = k[i % 3]
+                angle = np.rad2deg(np.arctan2(ka[1], ka[0]))
+                cols.append(band_rate(pos, 2 * np.pi / np.linalg.norm(ka), angle, band_phase[i]))
+        return np.stack(cols, axis=1) + 0.05 * rng.normal(size=(n, 36))
+
+    return activity
+
+
+def test_module_locking_tells_independent_from_locked_modules():
+    rng = np.random.default_rng(3)
+    labels = np.repeat([0, 1, 2], [16, 10, 10])
+    activity = locking_population(rng)
+    train, test = activity(8000), activity(2000)
+    r2 = module_locking(train, test, labels, rng=rng)
+    assert r2.shape == (3, 3) and np.all(np.isnan(np.diag(r2)))
+    assert r2[1, 0] < 0.3  # an independent lattice is not a function of module 0's phase
+    assert r2[2, 0] > 0.85  # bands along its axes and its harmonic are
+    assert r2[0, 1] < 0.3
+    lock, best = locked_to(r2, np.array([16, 10, 10]), np.array([1.3, 0.9, 0.75]))
+    assert list(lock) == [-1, -1, 0]
+    assert np.isnan(best[0]) and best[2] == pytest.approx(r2[2, 0])
+
+
+def test_locked_module_is_not_counted_as_independent():
+    rng = np.random.default_rng(4)
+    maps, _ = population_maps([0.9, 1.3], 10, rng, size=3.0, orientations=[22.0, 15.0])
+    mods = detect_modules(maps, BIN)
+    assert mods.n_modules == 2 and mods.n_independent == 2
+    # The same populations, measured from activity: module 0 (0.9 m) is independent ...
+    act = maps.reshape(len(maps), -1).T
+    half = len(act) // 2
+    order = rng.permutation(len(act))
+    r2 = module_locking(act[order[:half]], act[order[half:]], mods.labels, rng=rng)
+    assert dataclasses.replace(mods, lock_r2=r2).n_independent == 2
+    # ... and a module made of cells locked to the 1.3 m lattice is not.
+    locked = r2.copy()
+    locked[0, 1] = 0.9
+    flagged = dataclasses.replace(mods, lock_r2=locked)
+    assert flagged.n_independent == 1
+    assert [d["locked_to"] for d in flagged.as_dicts()] == [1, None]
+    assert flagged.as_dicts()[0]["lock_r2"] == pytest.approx(0.9)
+
+
+def test_module_locking_validation():
+    act = np.zeros((50, 4))
+    with pytest.raises(ValueError, match="labels"):
+        module_locking(act, act, np.zeros(3, dtype=int))
+    with pytest.raises(ValueError, match="same N"):
+        module_locking(act, np.zeros((50, 5)), np.zeros(4, dtype=int))
+    with pytest.raises(ValueError, match="lock_r2"):
+        locked_to(np.zeros((2, 3)), np.array([3, 3]), np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match="threshold"):
+        locked_to(np.zeros((2, 2)), np.array([3, 3]), np.array([1.0, 2.0]), threshold=1.5)
 
 
 def test_one_module_gives_one():

@@ -6,7 +6,8 @@ Units: positions, spacings and distances in metres; angles in degrees (``*_deg``
 * ratemaps: :func:`ratemaps`, :func:`occupancy`, :func:`smooth_nan`
 * gridness: :func:`autocorrelogram`, :func:`gridness_score`, :func:`grid_scores`,
   :func:`grid_spacing_orientation`
-* modules: :func:`detect_modules`, :func:`grid_phases`, :func:`phase_uniformity`
+* modules: :func:`detect_modules`, :func:`harmonic_of`, :func:`module_locking`,
+  :func:`grid_phases`, :func:`phase_uniformity`
 * topology: :func:`torus_betti`, :func:`embed_3d`
 * decoding: :func:`decode_position`, :func:`error_growth`, :func:`neural_vs_spatial_distance`
 * running an encoder and reporting: :func:`run_encoder`, :func:`analyze` (``gridnav analyze``)
@@ -31,6 +32,9 @@ from gridnav_agents.analysis.modules import (
     Modules,
     detect_modules,
     grid_phases,
+    harmonic_of,
+    locked_to,
+    module_locking,
     phase_uniformity,
 )
 from gridnav_agents.analysis.ratemaps import occupancy, ratemaps, smooth_nan
@@ -53,6 +57,9 @@ __all__ = [
     "grid_scores",
     "grid_spacing_orientation",
     "gridness_score",
+    "harmonic_of",
+    "locked_to",
+    "module_locking",
     "neural_vs_spatial_distance",
     "occupancy",
     "phase_uniformity",

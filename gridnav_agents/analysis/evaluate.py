@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -27,7 +28,12 @@ from gridnav_agents.analysis.gridness import (
     grid_scores,
     grid_spacing_orientation,
 )
-from gridnav_agents.analysis.modules import detect_modules, grid_phases, phase_uniformity
+from gridnav_agents.analysis.modules import (
+    detect_modules,
+    grid_phases,
+    module_locking,
+    phase_uniformity,
+)
 from gridnav_agents.analysis.ratemaps import ratemaps
 from gridnav_agents.analysis.runner import (
     default_trajectory_size,
@@ -139,6 +145,15 @@ def _analyze_box(
     mods = detect_modules(
         maps, bin_size, gridness=g60, spacing_m=spacing, orientation_deg=orientation
     )
+    n_test = max(1, min(len(act) // 4, max_test_traj))
+    if mods.n_modules > 1:
+        lock = module_locking(
+            act[n_test:].reshape(-1, act.shape[-1]),
+            act[:n_test].reshape(-1, act.shape[-1]),
+            mods.labels,
+            rng=rng,
+        )
+        mods = dataclasses.replace(mods, lock_r2=lock)
     uniformity, wavevectors = [], []
     for m in range(mods.n_modules):
         sel = mods.labels == m
@@ -146,7 +161,6 @@ def _analyze_box(
         score, p = phase_uniformity(phases) if sel.sum() >= 2 else (np.nan, np.nan)
         uniformity.append({"score": score, "p_value": p})
         wavevectors.append(kvec)
-    n_test = max(1, min(len(act) // 4, max_test_traj))
     dec = decode_position(
         act[n_test:].reshape(-1, act.shape[-1]),
         pos[n_test:].reshape(-1, 2),
@@ -271,8 +285,9 @@ def analyze(
     ``torus_betti`` (list or null), ``torus_module``, ``figures`` and ``boxes[f"{L:g}"]`` with,
     per box: ``gridness`` / ``gridness_90`` / ``spacing_m`` / ``orientation_deg`` (per unit;
     null for inactive or undefined), ``frac_grid`` (active units with gridness > 0.3),
-    ``n_modules``, ``n_independent_modules`` (not a harmonic of a coarser module), ``modules``
-    (``n_units``, ``spacing_m``, ``orientation_deg``, ``harmonic_of``, ``phase_uniformity``),
+    ``n_modules``, ``n_independent_modules`` (neither a harmonic of a coarser module nor locked
+    to a larger one), ``modules`` (``n_units``, ``spacing_m``, ``orientation_deg``,
+    ``harmonic_of``, ``locked_to``, ``lock_r2``, ``phase_uniformity``),
     ``module_labels``, ``decoding_error_m`` (median; also mean and
     chance), ``drift_m_per_step``, ``decoding_error_by_step``, ``decorrelation_length_m`` and the
     trajectory sizes; ``generalisation[f"{L:g}"]`` for every box after the first:
@@ -394,6 +409,11 @@ def analyze_main(args: argparse.Namespace) -> int:
             ", ".join(
                 f"{m['spacing_m']:.2f}"
                 + ("" if m["harmonic_of"] is None else f" [harmonic of {m['harmonic_of']}]")
+                + (
+                    ""
+                    if m["locked_to"] is None
+                    else f" [locked to {m['locked_to']}, R² {m['lock_r2']:.2f}]"
+                )
                 for m in b["modules"]
             )
             or "-"

@@ -12,6 +12,11 @@
 * :func:`harmonic_of` flags a module whose lattice contains a coarser module's lattice (e.g.
   spacing / √3 rotated by 30°, or spacing / 2): its units are functions of the coarser module's
   phase, so the two are one module, not two independent ones (``Modules.n_independent``).
+* :func:`module_locking` tests the same from activity rather than from two fitted lattices: how
+  well each module's units are predicted (held-out R², k-NN regression) from another module's
+  population activity. An independent module's phase is not a function of another's, so its
+  R² stays low; units locked to a larger module (harmonics, bands along its axes, distorted
+  copies whose spacing the autocorrelogram misreads) are predicted almost perfectly.
 """
 
 from __future__ import annotations
@@ -27,7 +32,19 @@ from gridnav_agents.analysis.gridness import (
     grid_spacing_orientation,
 )
 
-__all__ = ["Modules", "detect_modules", "grid_phases", "harmonic_of", "phase_uniformity"]
+__all__ = [
+    "Modules",
+    "detect_modules",
+    "grid_phases",
+    "harmonic_of",
+    "locked_to",
+    "module_locking",
+    "phase_uniformity",
+]
+
+#: Median held-out R² above which a module counts as locked to a larger one (measured: units
+#: locked to a trained module's lattice 0.89-0.94; independent synthetic modules < 0.3).
+LOCK_R2 = 0.75
 
 
 @dataclass(frozen=True)
@@ -41,6 +58,8 @@ class Modules:
         n_units: ``(K,)`` units per module.
         gridness: ``(N,)`` 60° gridness of every unit (NaN where undefined).
         unit_spacing_m, unit_orientation_deg: ``(N,)`` per-unit estimates (NaN where undefined).
+        lock_r2: ``(K, K)`` :func:`module_locking` matrix, or None if not measured (it needs
+            activity; ``gridnav analyze`` measures it).
     """
 
     labels: np.ndarray
@@ -50,6 +69,7 @@ class Modules:
     gridness: np.ndarray
     unit_spacing_m: np.ndarray
     unit_orientation_deg: np.ndarray
+    lock_r2: np.ndarray | None = None
 
     @property
     def n_modules(self) -> int:
@@ -61,24 +81,46 @@ class Modules:
         (:func:`harmonic_of`)."""
         return harmonic_of(self.spacing_m, self.orientation_deg)
 
+    @cached_property
+    def locked_to(self) -> np.ndarray:
+        """``(K,)`` index of the larger module each module is locked to, else -1
+        (:func:`locked_to`; all -1 if ``lock_r2`` was not measured)."""
+        if self.lock_r2 is None:
+            return np.full(self.n_modules, -1, dtype=np.int64)
+        return locked_to(self.lock_r2, self.n_units, self.spacing_m)[0]
+
     @property
     def n_independent(self) -> int:
-        """Modules that are not a harmonic of a coarser one."""
-        return int(np.sum(self.harmonic_of < 0))
+        """Modules that are neither a harmonic of a coarser one nor locked to a larger one."""
+        return int(np.sum((self.harmonic_of < 0) & (self.locked_to < 0)))
 
     def as_dicts(self) -> list[dict[str, float | int | None]]:
-        """``[{"n_units", "spacing_m", "orientation_deg", "harmonic_of"}, ...]`` for JSON
-        reports (``harmonic_of``: index of the coarser module whose lattice this one contains,
-        or None)."""
+        """``[{"n_units", "spacing_m", "orientation_deg", "harmonic_of", "locked_to",
+        "lock_r2"}, ...]`` for JSON reports: ``harmonic_of`` is the coarser module whose
+        lattice this one contains, ``locked_to`` the larger module whose activity predicts
+        this one's (R² ``lock_r2``, the best against any larger module), else None."""
+        best = (
+            np.full(self.n_modules, np.nan)
+            if self.lock_r2 is None
+            else locked_to(self.lock_r2, self.n_units, self.spacing_m)[1]
+        )
         return [
             {
                 "n_units": int(n),
                 "spacing_m": float(s),
                 "orientation_deg": float(o),
                 "harmonic_of": None if h < 0 else int(h),
+                "locked_to": None if lk < 0 else int(lk),
+                "lock_r2": None if not np.isfinite(r) else float(r),
             }
-            for n, s, o, h in zip(
-                self.n_units, self.spacing_m, self.orientation_deg, self.harmonic_of, strict=True
+            for n, s, o, h, lk, r in zip(
+                self.n_units,
+                self.spacing_m,
+                self.orientation_deg,
+                self.harmonic_of,
+                self.locked_to,
+                best,
+                strict=True,
             )
         ]
 
@@ -156,6 +198,109 @@ def harmonic_of(
                 out[i] = j
                 break
     return out
+
+
+def _rank(n_units: np.ndarray, spacing_m: np.ndarray) -> np.ndarray:
+    """Rank of each module, 0 = largest (most units; ties: larger spacing first)."""
+    order = np.lexsort((-np.asarray(spacing_m, dtype=float), -np.asarray(n_units)))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank
+
+
+def module_locking(
+    train_activity: np.ndarray,
+    test_activity: np.ndarray,
+    labels: np.ndarray,
+    *,
+    n_neighbors: int = 10,
+    max_train: int = 10000,
+    max_test: int = 4000,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """How well each module's activity is predicted by each other module's: ``(K, K)``.
+
+    ``R[i, j]`` is the median over module ``i``'s units of the held-out R² of a k-NN regression
+    (scikit-learn, ``n_neighbors``) from module ``j``'s population activity to unit ``i``'s
+    activity, fitted on ``train_activity`` and scored on ``test_activity`` (both ``(T, N)``,
+    samples of different trajectories; at most ``max_train`` / ``max_test`` samples, a random
+    subset drawn from ``rng``, the first ones if None). The diagonal is NaN. A module whose
+    phase is independent of module ``j``'s scores near 0 (in a box much larger than both
+    periods); one whose units are functions of ``j``'s phase scores near 1.
+    """
+    from sklearn.neighbors import KNeighborsRegressor
+
+    train = np.asarray(train_activity, dtype=float)
+    test = np.asarray(test_activity, dtype=float)
+    labels = np.asarray(labels)
+    if train.ndim != 2 or test.ndim != 2 or train.shape[1] != test.shape[1]:
+        raise ValueError(
+            f"activities must be (T, N) with the same N, got {train.shape} and {test.shape}"
+        )
+    if labels.shape != (train.shape[1],):
+        raise ValueError(f"labels must have shape ({train.shape[1]},), got {labels.shape}")
+    if len(train) <= n_neighbors or len(test) < 2:
+        raise ValueError(
+            f"need more than n_neighbors={n_neighbors} training and 2 test samples, got "
+            f"{len(train)} and {len(test)}"
+        )
+
+    def subset(a: np.ndarray, n: int) -> np.ndarray:
+        if len(a) <= n:
+            return a
+        return a[:n] if rng is None else a[np.sort(rng.choice(len(a), size=n, replace=False))]
+
+    train, test = subset(train, max_train), subset(test, max_test)
+    k = int(labels.max()) + 1 if labels.size else 0
+    r2 = np.full((k, k), np.nan)
+    for j in range(k):
+        src = labels == j
+        model = KNeighborsRegressor(n_neighbors=n_neighbors, algorithm="brute")
+        model.fit(train[:, src].astype(np.float32), train[:, labels >= 0])
+        pred = model.predict(test[:, src].astype(np.float32))
+        y = test[:, labels >= 0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            unit_r2 = 1 - ((pred - y) ** 2).sum(0) / ((y - y.mean(0)) ** 2).sum(0)
+        target_labels = labels[labels >= 0]
+        for i in range(k):
+            if i != j:
+                vals = unit_r2[target_labels == i]
+                vals = vals[np.isfinite(vals)]
+                r2[i, j] = np.median(vals) if len(vals) else np.nan
+    return r2
+
+
+def locked_to(
+    lock_r2: np.ndarray,
+    n_units: np.ndarray,
+    spacing_m: np.ndarray,
+    *,
+    threshold: float = LOCK_R2,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each module, the larger module (more units; ties: larger spacing) whose activity
+    predicts its units with median R² ≥ ``threshold`` (the best one), else -1; and that best
+    R² against any larger module (NaN for the largest module).
+
+    ``lock_r2`` is :func:`module_locking`'s ``(K, K)`` matrix. The largest module is never
+    locked: it is the reference the others are measured against.
+    """
+    r2 = np.asarray(lock_r2, dtype=float)
+    k = len(np.asarray(n_units))
+    if r2.shape != (k, k):
+        raise ValueError(f"lock_r2 must have shape ({k}, {k}), got {r2.shape}")
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
+    rank = _rank(n_units, spacing_m)
+    out = np.full(k, -1, dtype=np.int64)
+    best = np.full(k, np.nan)
+    for i in range(k):
+        larger = np.nonzero((rank < rank[i]) & np.isfinite(r2[i]))[0]
+        if len(larger):
+            j = larger[np.argmax(r2[i, larger])]
+            best[i] = r2[i, j]
+            if r2[i, j] >= threshold:
+                out[i] = j
+    return out, best
 
 
 def detect_modules(
