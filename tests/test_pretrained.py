@@ -25,9 +25,10 @@ def test_pretrained_files_are_small_and_documented():
     meta = load_checkpoint(weights, tensors="model").meta
     assert SICConfig.from_dict(meta["config"]) == config
     assert info["step"] == meta["step"]
-    assert (
-        config.to_dict() == PRESETS["cpu"].with_overrides([f"n_steps={config.n_steps}"]).to_dict()
-    )
+    # ... and is the `cpu` preset with the documented overrides (the command in the JSON)
+    assert f"n_steps={config.n_steps}" in info["overrides"]
+    assert config.to_dict() == PRESETS["cpu"].with_overrides(info["overrides"]).to_dict()
+    assert info["command"].endswith("--set " + " ".join(info["overrides"]))
 
 
 def test_load_pretrained_returns_the_documented_encoder():
