@@ -305,7 +305,7 @@ def _parse(name: str, text: str, tp: Any) -> Any:
 #: core); ``identity_init`` 0.1 (``W(v)`` starts near the identity: without it half the units
 #: died within ~200 steps and the code fell into one-orientation bands); a 200-step lr
 #: warm-up; and the conformal-isometry loss in its scale-free form with λ 0.1 (with the first
-#: probes' λs the lattice stayed sheared without it; here it matters little). Seeds 0 and 1:
+#: probes' λs the lattice stayed sheared without it; here it makes it more regular). Seeds 0, 1:
 #: 82 % / 81 % of active units had gridness > 0.3 after 5 min (1.1k steps), 96 % / 87 % after
 #: 60 min (12.8k steps), in ONE module (spacing 1.07 m) that keeps its spacing in 3 m and
 #: 4 m boxes; the smaller spacing groups the analysis also finds are locked to it
