@@ -82,12 +82,17 @@ class Modules:
         return harmonic_of(self.spacing_m, self.orientation_deg)
 
     @cached_property
+    def _locking(self) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`locked_to` of ``lock_r2`` (all -1 / NaN if it was not measured)."""
+        if self.lock_r2 is None:
+            return np.full(self.n_modules, -1, dtype=np.int64), np.full(self.n_modules, np.nan)
+        return locked_to(self.lock_r2, self.n_units, self.spacing_m)
+
+    @property
     def locked_to(self) -> np.ndarray:
         """``(K,)`` index of the larger module each module is locked to, else -1
         (:func:`locked_to`; all -1 if ``lock_r2`` was not measured)."""
-        if self.lock_r2 is None:
-            return np.full(self.n_modules, -1, dtype=np.int64)
-        return locked_to(self.lock_r2, self.n_units, self.spacing_m)[0]
+        return self._locking[0]
 
     @property
     def n_independent(self) -> int:
@@ -99,11 +104,6 @@ class Modules:
         "lock_r2"}, ...]`` for JSON reports: ``harmonic_of`` is the coarser module whose
         lattice this one contains, ``locked_to`` the larger module whose activity predicts
         this one's (R² ``lock_r2``, the best against any larger module), else None."""
-        best = (
-            np.full(self.n_modules, np.nan)
-            if self.lock_r2 is None
-            else locked_to(self.lock_r2, self.n_units, self.spacing_m)[1]
-        )
         return [
             {
                 "n_units": int(n),
@@ -118,8 +118,7 @@ class Modules:
                 self.spacing_m,
                 self.orientation_deg,
                 self.harmonic_of,
-                self.locked_to,
-                best,
+                *self._locking,
                 strict=True,
             )
         ]
@@ -253,15 +252,15 @@ def module_locking(
     train, test = subset(train, max_train), subset(test, max_test)
     k = int(labels.max()) + 1 if labels.size else 0
     r2 = np.full((k, k), np.nan)
+    grid = labels >= 0
+    y, target_labels = test[:, grid], labels[grid]
     for j in range(k):
         src = labels == j
         model = KNeighborsRegressor(n_neighbors=n_neighbors, algorithm="brute")
-        model.fit(train[:, src].astype(np.float32), train[:, labels >= 0])
+        model.fit(train[:, src].astype(np.float32), train[:, grid])
         pred = model.predict(test[:, src].astype(np.float32))
-        y = test[:, labels >= 0]
         with np.errstate(invalid="ignore", divide="ignore"):
             unit_r2 = 1 - ((pred - y) ** 2).sum(0) / ((y - y.mean(0)) ** 2).sum(0)
-        target_labels = labels[labels >= 0]
         for i in range(k):
             if i != j:
                 vals = unit_r2[target_labels == i]
