@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 
 from gridnav_agents.analysis.modules import (
+    Modules,
     detect_modules,
     grid_phases,
     harmonic_of,
     locked_to,
+    module_coherence,
     module_locking,
     phase_uniformity,
 )
@@ -73,8 +75,10 @@ def test_three_modules_found_with_right_spacings_and_members():
         "harmonic_of",
         "locked_to",
         "lock_r2",
+        "coherence_r2",
     }
     assert dicts[0]["locked_to"] is None and dicts[0]["lock_r2"] is None  # not measured
+    assert dicts[0]["coherence_r2"] is None
     # Spacing ratios of 1.4 are independent periods, whatever the orientations.
     assert mods.n_independent == 3 and all(d["harmonic_of"] is None for d in dicts)
 
@@ -180,12 +184,49 @@ def test_locked_module_is_not_counted_as_independent():
     assert flagged.as_dicts()[0]["lock_r2"] == pytest.approx(0.9)
 
 
+def test_module_coherence_tells_a_module_from_noisy_units_of_similar_spacing():
+    rng = np.random.default_rng(5)
+    off = rng.uniform(-2, 2, size=(12, 2))
+    labels = np.array([0] * 12 + [1] * 4 + [2])
+
+    def activity(n):
+        pos = rng.uniform(-1.5, 1.5, size=(n, 2))
+        cols = [grid_rate(pos, 0.9, 22.0, off[i]) for i in range(12)]
+        return np.column_stack(cols + [rng.normal(size=(n, 5))])  # module, noise, one unit
+
+    coherence = module_coherence(activity(6000), activity(2000), labels, rng=rng)
+    assert coherence[0] > 0.8  # each half of a lattice's units encodes its phase
+    assert coherence[1] < 0.1  # noise predicts noise no better than the mean
+    assert np.isnan(coherence[2])  # one unit has no other half
+    # Counted as independent modules: only the coherent one.
+    nan = np.full(len(labels), np.nan)
+    mods = Modules(
+        labels=labels,
+        spacing_m=np.array([0.9, 1.3, 1.6]),
+        orientation_deg=np.array([22.0, 5.0, 40.0]),
+        n_units=np.array([12, 4, 1]),
+        gridness=nan,
+        unit_spacing_m=nan,
+        unit_orientation_deg=nan,
+    )
+    assert mods.n_independent == 3  # coherence not measured: every non-harmonic module counts
+    measured = dataclasses.replace(mods, coherence_r2=coherence)
+    assert list(measured.coherent) == [True, False, False]
+    assert measured.n_independent == 1
+    assert measured.as_dicts()[1]["coherence_r2"] == pytest.approx(coherence[1])
+    assert measured.as_dicts()[2]["coherence_r2"] is None
+
+
 def test_module_locking_validation():
     act = np.zeros((50, 4))
     with pytest.raises(ValueError, match="labels"):
         module_locking(act, act, np.zeros(3, dtype=int))
     with pytest.raises(ValueError, match="same N"):
         module_locking(act, np.zeros((50, 5)), np.zeros(4, dtype=int))
+    with pytest.raises(ValueError, match="labels"):
+        module_coherence(act, act, np.zeros(5, dtype=int))
+    with pytest.raises(ValueError, match="n_neighbors=10"):
+        module_coherence(act[:5], act, np.zeros(4, dtype=int))
     with pytest.raises(ValueError, match="lock_r2"):
         locked_to(np.zeros((2, 3)), np.array([3, 3]), np.array([1.0, 2.0]))
     with pytest.raises(ValueError, match="threshold"):

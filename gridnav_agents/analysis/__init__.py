@@ -7,7 +7,7 @@ Units: positions, spacings and distances in metres; angles in degrees (``*_deg``
 * gridness: :func:`autocorrelogram`, :func:`gridness_score`, :func:`grid_scores`,
   :func:`grid_spacing_orientation`
 * modules: :func:`detect_modules`, :func:`harmonic_of`, :func:`module_locking`,
-  :func:`grid_phases`, :func:`phase_uniformity`
+  :func:`module_coherence`, :func:`grid_phases`, :func:`phase_uniformity`
 * topology: :func:`torus_betti`, :func:`embed_3d`
 * decoding: :func:`decode_position`, :func:`error_growth`, :func:`neural_vs_spatial_distance`
 * running an encoder and reporting: :func:`run_encoder`, :func:`analyze` (``gridnav analyze``)
@@ -34,6 +34,7 @@ from gridnav_agents.analysis.modules import (
     grid_phases,
     harmonic_of,
     locked_to,
+    module_coherence,
     module_locking,
     phase_uniformity,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "gridness_score",
     "harmonic_of",
     "locked_to",
+    "module_coherence",
     "module_locking",
     "neural_vs_spatial_distance",
     "occupancy",

@@ -29,8 +29,10 @@ from gridnav_agents.analysis.gridness import (
     grid_spacing_orientation,
 )
 from gridnav_agents.analysis.modules import (
+    COHERENT_R2,
     detect_modules,
     grid_phases,
+    module_coherence,
     module_locking,
     phase_uniformity,
 )
@@ -146,13 +148,16 @@ def _analyze_box(
         maps, bin_size, gridness=g60, spacing_m=spacing, orientation_deg=orientation
     )
     n_test = max(1, min(len(act) // 4, max_test_traj))
+    train_act, test_act = (
+        act[n_test:].reshape(-1, act.shape[-1]),
+        act[:n_test].reshape(-1, act.shape[-1]),
+    )
+    train_pos, test_pos = pos[n_test:].reshape(-1, 2), pos[:n_test].reshape(-1, 2)
+    if mods.n_modules:  # no rng (evenly spaced samples): the other draws stay as they were
+        coherence = module_coherence(train_act, test_act, mods.labels)
+        mods = dataclasses.replace(mods, coherence_r2=coherence)
     if mods.n_modules > 1:
-        lock = module_locking(
-            act[n_test:].reshape(-1, act.shape[-1]),
-            act[:n_test].reshape(-1, act.shape[-1]),
-            mods.labels,
-            rng=rng,
-        )
+        lock = module_locking(train_act, test_act, mods.labels, rng=rng)
         mods = dataclasses.replace(mods, lock_r2=lock)
     uniformity, wavevectors = [], []
     for m in range(mods.n_modules):
@@ -161,13 +166,7 @@ def _analyze_box(
         score, p = phase_uniformity(phases) if sel.sum() >= 2 else (np.nan, np.nan)
         uniformity.append({"score": score, "p_value": p})
         wavevectors.append(kvec)
-    dec = decode_position(
-        act[n_test:].reshape(-1, act.shape[-1]),
-        pos[n_test:].reshape(-1, 2),
-        act[:n_test].reshape(-1, act.shape[-1]),
-        pos[:n_test].reshape(-1, 2),
-        rng=rng,
-    )
+    dec = decode_position(train_act, train_pos, test_act, test_pos, rng=rng)
     steps, err_t, slope = error_growth(dec.errors.reshape(n_test, -1), n_bins=min(10, n_steps))
     sep, ndist, decor = neural_vs_spatial_distance(flat_act, flat_pos, rng)
     n_active = int(active.sum())
@@ -286,8 +285,9 @@ def analyze(
     per box: ``gridness`` / ``gridness_90`` / ``spacing_m`` / ``orientation_deg`` (per unit;
     null for inactive or undefined), ``frac_grid`` (active units with gridness > 0.3),
     ``n_modules``, ``n_independent_modules`` (neither a harmonic of a coarser module nor locked
-    to a larger one), ``modules`` (``n_units``, ``spacing_m``, ``orientation_deg``,
-    ``harmonic_of``, ``locked_to``, ``lock_r2``, ``phase_uniformity``),
+    to a larger one, and coherent: split-half R² ≥ ``COHERENT_R2``), ``modules``
+    (``n_units``, ``spacing_m``, ``orientation_deg``, ``harmonic_of``, ``locked_to``,
+    ``lock_r2``, ``coherence_r2``, ``phase_uniformity``),
     ``module_labels``, ``decoding_error_m`` (median; also mean and
     chance), ``drift_m_per_step``, ``decoding_error_by_step``, ``decorrelation_length_m`` and the
     trajectory sizes; ``generalisation[f"{L:g}"]`` for every box after the first:
@@ -413,6 +413,11 @@ def analyze_main(args: argparse.Namespace) -> int:
                     ""
                     if m["locked_to"] is None
                     else f" [locked to {m['locked_to']}, R² {m['lock_r2']:.2f}]"
+                )
+                + (
+                    ""
+                    if m["coherence_r2"] is None or m["coherence_r2"] >= COHERENT_R2
+                    else f" [incoherent, split-half R² {m['coherence_r2']:.2f}]"
                 )
                 for m in b["modules"]
             )

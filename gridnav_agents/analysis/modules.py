@@ -38,6 +38,7 @@ __all__ = [
     "grid_phases",
     "harmonic_of",
     "locked_to",
+    "module_coherence",
     "module_locking",
     "phase_uniformity",
 ]
@@ -45,6 +46,11 @@ __all__ = [
 #: Median held-out R² above which a module counts as locked to a larger one (measured: units
 #: locked to a trained module's lattice 0.89-0.94; independent synthetic modules < 0.3).
 LOCK_R2 = 0.75
+
+#: Median split-half R² below which a cluster of units is too incoherent to count as an
+#: independent module (:func:`module_coherence`; measured in 2-4 m boxes: trained modules
+#: 0.76-0.94, groups locked to them 0.01-0.32, a 3-unit cluster of noisy maps -0.01).
+COHERENT_R2 = 0.3
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,8 @@ class Modules:
         unit_spacing_m, unit_orientation_deg: ``(N,)`` per-unit estimates (NaN where undefined).
         lock_r2: ``(K, K)`` :func:`module_locking` matrix, or None if not measured (it needs
             activity; ``gridnav analyze`` measures it).
+        coherence_r2: ``(K,)`` :func:`module_coherence` of each module, or None if not
+            measured.
     """
 
     labels: np.ndarray
@@ -70,6 +78,7 @@ class Modules:
     unit_spacing_m: np.ndarray
     unit_orientation_deg: np.ndarray
     lock_r2: np.ndarray | None = None
+    coherence_r2: np.ndarray | None = None
 
     @property
     def n_modules(self) -> int:
@@ -95,15 +104,27 @@ class Modules:
         return self._locking[0]
 
     @property
+    def coherent(self) -> np.ndarray:
+        """``(K,)`` whether each module's ``coherence_r2`` reaches :data:`COHERENT_R2` (all True
+        if it was not measured)."""
+        if self.coherence_r2 is None:
+            return np.ones(self.n_modules, dtype=bool)
+        with np.errstate(invalid="ignore"):
+            return np.asarray(self.coherence_r2) >= COHERENT_R2
+
+    @property
     def n_independent(self) -> int:
-        """Modules that are neither a harmonic of a coarser one nor locked to a larger one."""
-        return int(np.sum((self.harmonic_of < 0) & (self.locked_to < 0)))
+        """Coherent modules that are neither a harmonic of a coarser one nor locked to a larger
+        one."""
+        return int(np.sum((self.harmonic_of < 0) & (self.locked_to < 0) & self.coherent))
 
     def as_dicts(self) -> list[dict[str, float | int | None]]:
         """``[{"n_units", "spacing_m", "orientation_deg", "harmonic_of", "locked_to",
-        "lock_r2"}, ...]`` for JSON reports: ``harmonic_of`` is the coarser module whose
-        lattice this one contains, ``locked_to`` the larger module whose activity predicts
-        this one's (R² ``lock_r2``, the best against any larger module), else None."""
+        "lock_r2", "coherence_r2"}, ...]`` for JSON reports: ``harmonic_of`` is the coarser
+        module whose lattice this one contains, ``locked_to`` the larger module whose activity
+        predicts this one's (R² ``lock_r2``, the best against any larger module), else None;
+        ``coherence_r2`` its :func:`module_coherence` (None if not measured)."""
+        coh = np.full(self.n_modules, np.nan) if self.coherence_r2 is None else self.coherence_r2
         return [
             {
                 "n_units": int(n),
@@ -112,13 +133,15 @@ class Modules:
                 "harmonic_of": None if h < 0 else int(h),
                 "locked_to": None if lk < 0 else int(lk),
                 "lock_r2": None if not np.isfinite(r) else float(r),
+                "coherence_r2": None if not np.isfinite(c) else float(c),
             }
-            for n, s, o, h, lk, r in zip(
+            for n, s, o, h, lk, r, c in zip(
                 self.n_units,
                 self.spacing_m,
                 self.orientation_deg,
                 self.harmonic_of,
                 *self._locking,
+                coh,
                 strict=True,
             )
         ]
@@ -207,6 +230,72 @@ def _rank(n_units: np.ndarray, spacing_m: np.ndarray) -> np.ndarray:
     return rank
 
 
+def _subset(n: int, size: int, rng: np.random.Generator | None) -> np.ndarray:
+    """Indices of at most ``size`` of ``n`` samples: a sorted random subset, evenly spaced ones
+    if ``rng`` is None."""
+    if n <= size:
+        return np.arange(n)
+    if rng is None:
+        return np.linspace(0, n - 1, size).round().astype(np.int64)
+    return np.sort(rng.choice(n, size=size, replace=False))
+
+
+def _knn_r2(
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    test_x: np.ndarray,
+    test_y: np.ndarray,
+    n_neighbors: int,
+) -> np.ndarray:
+    """Held-out R² of each column of ``y`` under a k-NN regression from ``x`` (scikit-learn)."""
+    from sklearn.neighbors import KNeighborsRegressor
+
+    model = KNeighborsRegressor(n_neighbors=n_neighbors, algorithm="brute")
+    model.fit(train_x.astype(np.float32), train_y)
+    pred = model.predict(test_x.astype(np.float32))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 1 - ((pred - test_y) ** 2).sum(0) / ((test_y - test_y.mean(0)) ** 2).sum(0)
+
+
+def _module_medians(unit_r2: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """``(k,)`` median of the finite ``unit_r2`` of each module's units (NaN if none)."""
+    out = np.full(k, np.nan)
+    for i in range(k):
+        vals = unit_r2[labels == i]
+        vals = vals[np.isfinite(vals)]
+        out[i] = np.median(vals) if len(vals) else np.nan
+    return out
+
+
+def _activity_samples(
+    train_activity: np.ndarray,
+    test_activity: np.ndarray,
+    labels: np.ndarray,
+    n_neighbors: int,
+    max_train: int,
+    max_test: int,
+    rng: np.random.Generator | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Checked, subsampled ``(train, test, labels, n_modules)`` for the k-NN module measures."""
+    train = np.asarray(train_activity, dtype=float)
+    test = np.asarray(test_activity, dtype=float)
+    labels = np.asarray(labels)
+    if train.ndim != 2 or test.ndim != 2 or train.shape[1] != test.shape[1]:
+        raise ValueError(
+            f"activities must be (T, N) with the same N, got {train.shape} and {test.shape}"
+        )
+    if labels.shape != (train.shape[1],):
+        raise ValueError(f"labels must have shape ({train.shape[1]},), got {labels.shape}")
+    if len(train) <= n_neighbors or len(test) < 2:
+        raise ValueError(
+            f"need more than n_neighbors={n_neighbors} training and 2 test samples, got "
+            f"{len(train)} and {len(test)}"
+        )
+    train = train[_subset(len(train), max_train, rng)]
+    test = test[_subset(len(test), max_test, rng)]
+    return train, test, labels, int(labels.max()) + 1 if labels.size else 0
+
+
 def module_locking(
     train_activity: np.ndarray,
     test_activity: np.ndarray,
@@ -223,50 +312,61 @@ def module_locking(
     (scikit-learn, ``n_neighbors``) from module ``j``'s population activity to unit ``i``'s
     activity, fitted on ``train_activity`` and scored on ``test_activity`` (both ``(T, N)``,
     samples of different trajectories; at most ``max_train`` / ``max_test`` samples, a random
-    subset drawn from ``rng``, the first ones if None). The diagonal is NaN. A module whose
+    subset drawn from ``rng``, evenly spaced ones if None). The diagonal is NaN. A module whose
     phase is independent of module ``j``'s scores near 0 (in a box much larger than both
     periods); one whose units are functions of ``j``'s phase scores near 1.
     """
-    from sklearn.neighbors import KNeighborsRegressor
-
-    train = np.asarray(train_activity, dtype=float)
-    test = np.asarray(test_activity, dtype=float)
-    labels = np.asarray(labels)
-    if train.ndim != 2 or test.ndim != 2 or train.shape[1] != test.shape[1]:
-        raise ValueError(
-            f"activities must be (T, N) with the same N, got {train.shape} and {test.shape}"
-        )
-    if labels.shape != (train.shape[1],):
-        raise ValueError(f"labels must have shape ({train.shape[1]},), got {labels.shape}")
-    if len(train) <= n_neighbors or len(test) < 2:
-        raise ValueError(
-            f"need more than n_neighbors={n_neighbors} training and 2 test samples, got "
-            f"{len(train)} and {len(test)}"
-        )
-
-    def subset(a: np.ndarray, n: int) -> np.ndarray:
-        if len(a) <= n:
-            return a
-        return a[:n] if rng is None else a[np.sort(rng.choice(len(a), size=n, replace=False))]
-
-    train, test = subset(train, max_train), subset(test, max_test)
-    k = int(labels.max()) + 1 if labels.size else 0
+    train, test, labels, k = _activity_samples(
+        train_activity, test_activity, labels, n_neighbors, max_train, max_test, rng
+    )
     r2 = np.full((k, k), np.nan)
     grid = labels >= 0
-    y, target_labels = test[:, grid], labels[grid]
     for j in range(k):
         src = labels == j
-        model = KNeighborsRegressor(n_neighbors=n_neighbors, algorithm="brute")
-        model.fit(train[:, src].astype(np.float32), train[:, grid])
-        pred = model.predict(test[:, src].astype(np.float32))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            unit_r2 = 1 - ((pred - y) ** 2).sum(0) / ((y - y.mean(0)) ** 2).sum(0)
-        for i in range(k):
-            if i != j:
-                vals = unit_r2[target_labels == i]
-                vals = vals[np.isfinite(vals)]
-                r2[i, j] = np.median(vals) if len(vals) else np.nan
+        unit_r2 = _knn_r2(train[:, src], train[:, grid], test[:, src], test[:, grid], n_neighbors)
+        r2[:, j] = _module_medians(unit_r2, labels[grid], k)
+        r2[j, j] = np.nan
     return r2
+
+
+def module_coherence(
+    train_activity: np.ndarray,
+    test_activity: np.ndarray,
+    labels: np.ndarray,
+    *,
+    n_neighbors: int = 10,
+    max_train: int = 10000,
+    max_test: int = 4000,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """How well each module's units are predicted by the rest of their module: ``(K,)``.
+
+    The module's units are split into two interleaved halves; each half's units are predicted
+    from the other half's population activity (k-NN regression, held-out R², data and subsets as
+    in :func:`module_locking`); the result is the median over all of the module's units (NaN
+    for a one-unit module). The units of a real module share one lattice phase, which either
+    half encodes, so they score near 1, however much the phase drifts from the true position;
+    a cluster of noisy units that only happen to have similar spacings scores near 0, and a low
+    :func:`module_locking` R² of theirs says nothing about independence.
+    """
+    train, test, labels, k = _activity_samples(
+        train_activity, test_activity, labels, n_neighbors, max_train, max_test, rng
+    )
+    out = np.full(k, np.nan)
+    for i in range(k):
+        units = np.nonzero(labels == i)[0]
+        if len(units) < 2:
+            continue
+        a, b = units[0::2], units[1::2]
+        r2 = np.concatenate(
+            [
+                _knn_r2(train[:, b], train[:, a], test[:, b], test[:, a], n_neighbors),
+                _knn_r2(train[:, a], train[:, b], test[:, a], test[:, b], n_neighbors),
+            ]
+        )
+        r2 = r2[np.isfinite(r2)]
+        out[i] = np.median(r2) if len(r2) else np.nan
+    return out
 
 
 def locked_to(
