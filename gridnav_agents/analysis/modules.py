@@ -17,6 +17,9 @@
   population activity. An independent module's phase is not a function of another's, so its
   R² stays low; units locked to a larger module (harmonics, bands along its axes, distorted
   copies whose spacing the autocorrelogram misreads) are predicted almost perfectly.
+* :func:`module_coherence` asks the converse of a module's own units: does one half of them
+  predict the other half? A real module's units share a phase and do; a cluster of noisy units
+  with similar autocorrelogram spacings does not, and is not counted as a module.
 """
 
 from __future__ import annotations
