@@ -37,6 +37,8 @@ def test_paper_preset_is_table_1():
         ("pair_subsample", 1),
         ("permute", "yes"),
         ("seed", -1),
+        ("coniso_max_step", 0.0),
+        ("coniso_max_step", float("nan")),
     ],
 )
 def test_bad_values_rejected_naming_the_field(field, value):

@@ -267,3 +267,19 @@ def test_lr_warmup_ramps_the_step_and_leaves_the_scheduler_lr(monkeypatch):
         SICConfig(lr_warmup=-1)
     with pytest.raises(ValueError, match="identity_init"):
         SICConfig(identity_init=float("nan"))
+
+
+def test_coniso_max_step_decouples_the_conformal_steps_from_sigma_x():
+    # One batch of steps with ||v|| = 0.03 m: none is below sigma_x = 0.02 m (eq. 7's set is
+    # empty, the loss is 0); with coniso_max_step = 0.05 m all of them count.
+    config = TINY.with_overrides(["sigma_x=0.02", "lambda_coniso=1"])
+    batch = sample_batch(config, np.random.default_rng(0))
+    batch.velocities[:] = 0.03 * np.stack(
+        [np.cos(np.arange(len(batch.velocities))), np.sin(np.arange(len(batch.velocities)))], -1
+    )
+    model = build_encoder(config, torch.Generator().manual_seed(0))
+    eq7 = compute_losses(model, batch, config)["conformal_isometry"].item()
+    wide = config.with_overrides(["coniso_max_step=0.05"])
+    decoupled = compute_losses(model, batch, wide)["conformal_isometry"].item()
+    assert eq7 == 0.0
+    assert decoupled > 0.0

@@ -41,6 +41,10 @@ class SICConfig:
     ``coniso_scale_free`` divides the conformal-isometry variance by the squared mean ratio
     (see :func:`~gridnav_agents.sic.losses.conformal_isometry_loss`; eq. 7 as printed when
     ``False``).
+    ``coniso_max_step`` (metres per step; None: ``sigma_x``, as in eq. 7): the steps the
+    conformal-isometry loss averages over are those with ``0 < ||v|| < coniso_max_step``. With
+    a ``sigma_x`` well below ``max_step`` almost no step qualifies (``sigma_x`` 0.025 m: ~2 %
+    of Uniform²(±0.15 m) steps, ~1 of the T = 40 distinct velocities) and the term vanishes.
 
     ``lambda_coniso = 0.01``: the conformal-isometry loss is a variance of ratios
     ``||Δg|| / ||v||`` (m⁻¹). Its natural size is ``(σg/σx)² = 64`` times a squared coefficient
@@ -92,6 +96,7 @@ class SICConfig:
     lambda_cap: float = 0.5
     lambda_coniso: float = 0.01
     coniso_scale_free: bool = False
+    coniso_max_step: float | None = None
     pair_subsample: int | None = None
     loss_block: int = 1024
     # optimisation
@@ -141,6 +146,13 @@ class SICConfig:
         ):
             raise ValueError(
                 f"identity_init must be None or a finite number >= 0, got {self.identity_init!r}"
+            )
+        if self.coniso_max_step is not None and not (
+            math.isfinite(self.coniso_max_step) and self.coniso_max_step > 0
+        ):
+            raise ValueError(
+                f"coniso_max_step must be None or a finite positive number, got "
+                f"{self.coniso_max_step!r}"
             )
         if self.plateau_patience < 0:
             raise ValueError(f"plateau_patience must be >= 0, got {self.plateau_patience!r}")

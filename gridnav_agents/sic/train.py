@@ -129,7 +129,7 @@ def compute_losses(
         g_prev.reshape(-1, n),
         states.reshape(-1, n),
         v_steps.reshape(-1, 2),
-        config.sigma_x,
+        config.sigma_x if config.coniso_max_step is None else config.coniso_max_step,
         scale_free=config.coniso_scale_free,
     )
     cap = capacity_loss(g_all)
