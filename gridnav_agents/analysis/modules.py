@@ -112,8 +112,7 @@ class Modules:
         if it was not measured)."""
         if self.coherence_r2 is None:
             return np.ones(self.n_modules, dtype=bool)
-        with np.errstate(invalid="ignore"):
-            return np.asarray(self.coherence_r2) >= COHERENT_R2
+        return np.asarray(self.coherence_r2) >= COHERENT_R2  # NaN (one unit): False
 
     @property
     def n_independent(self) -> int:
@@ -355,21 +354,15 @@ def module_coherence(
     train, test, labels, k = _activity_samples(
         train_activity, test_activity, labels, n_neighbors, max_train, max_test, rng
     )
-    out = np.full(k, np.nan)
+    unit_r2 = np.full(len(labels), np.nan)
     for i in range(k):
         units = np.nonzero(labels == i)[0]
         if len(units) < 2:
             continue
         a, b = units[0::2], units[1::2]
-        r2 = np.concatenate(
-            [
-                _knn_r2(train[:, b], train[:, a], test[:, b], test[:, a], n_neighbors),
-                _knn_r2(train[:, a], train[:, b], test[:, a], test[:, b], n_neighbors),
-            ]
-        )
-        r2 = r2[np.isfinite(r2)]
-        out[i] = np.median(r2) if len(r2) else np.nan
-    return out
+        unit_r2[a] = _knn_r2(train[:, b], train[:, a], test[:, b], test[:, a], n_neighbors)
+        unit_r2[b] = _knn_r2(train[:, a], train[:, b], test[:, a], test[:, b], n_neighbors)
+    return _module_medians(unit_r2, labels, k)
 
 
 def locked_to(
