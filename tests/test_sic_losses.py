@@ -13,6 +13,7 @@ from gridnav_agents.sic.losses import (
     near_pairs,
     pairwise_losses,
     separation_loss,
+    separation_profile,
 )
 
 SX = 0.05
@@ -175,3 +176,52 @@ def test_shape_checks():
         separation_loss(torch.rand(3, 2), np.zeros((4, 2)), SX, 0.4)
     with pytest.raises(ValueError, match="sigma_g"):
         separation_loss(torch.rand(3, 2), np.zeros((3, 2)), SX, 0.0)
+
+
+# --- separation_profile: where the separation loss comes from --------------------------------
+
+
+def test_separation_profile_toy():
+    g, x = toy()
+    # pair (0,1) at 0.01 m, d² 0.8; pairs (0,2) at 1.0 m, d² 2, and (1,2) at 0.99 m, d² 0.4
+    counts, kernel = separation_profile(g, x, 1.0, [0.0, SX, 0.5, 2.0])
+    np.testing.assert_array_equal(counts, [1, 0, 2])
+    assert kernel[0] == pytest.approx(math.exp(-0.4))
+    assert np.isnan(kernel[1])
+    assert kernel[2] == pytest.approx((math.exp(-1.0) + math.exp(-0.2)) / 2)
+
+
+def test_separation_profile_above_sigma_x_is_the_separation_loss():
+    gen = torch.Generator().manual_seed(0)
+    g = torch.rand(300, 16, generator=gen, dtype=torch.float64)
+    g = g / g.norm(dim=1, keepdim=True)
+    x = np.random.default_rng(0).uniform(0, 0.6, size=(300, 2))
+    counts, kernel = separation_profile(g, x, 0.4, [SX, 0.2, 0.4, np.inf], block=7)
+    assert (counts * kernel).sum() / counts.sum() == pytest.approx(
+        separation_loss(g, x, SX, 0.4).item(), rel=1e-10
+    )
+
+
+def test_separation_profile_finds_the_period_of_a_periodic_code():
+    # 16 units with von Mises tuning to the phase 2π x / λ along a 3 m line, λ = 1 m: codes
+    # repeat at 1 m and 2 m (kernel 1) and are far apart at λ/2.
+    xs = np.arange(0, 3.0, 0.01)
+    phase = 2 * np.pi * xs[:, None] - np.linspace(0, 2 * np.pi, 16, endpoint=False)[None]
+    g = np.exp(2 * np.cos(phase))
+    g /= np.linalg.norm(g, axis=1, keepdims=True)
+    x = np.stack([xs, np.zeros_like(xs)], 1)
+    edges = [0.45, 0.55, 0.99, 1.01, 1.99, 2.01]
+    _, kernel = separation_profile(g, x, 0.4, edges)
+    assert kernel[2] > 0.99 and kernel[4] > 0.99  # aliasing at λ and 2λ
+    assert kernel[0] < 0.1  # half a period apart
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [({"edges": [0.5]}, "edges"), ({"edges": [0.5, 0.2]}, "edges"), ({"sigma_g": 0.0}, "sigma_g")],
+)
+def test_separation_profile_rejects_bad_arguments(kwargs, name):
+    g, x = toy()
+    args = {"sigma_g": 0.4, "edges": [0.0, 1.0]} | kwargs
+    with pytest.raises(ValueError, match=name):
+        separation_profile(g, x, **args)

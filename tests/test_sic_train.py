@@ -17,6 +17,7 @@ from gridnav_agents.sic.config import SICConfig
 from gridnav_agents.sic.train import (
     NonFiniteLossError,
     add_pretrain_arguments,
+    batch_states,
     build_encoder,
     compute_losses,
     pretrain_main,
@@ -283,3 +284,19 @@ def test_coniso_max_step_decouples_the_conformal_steps_from_sigma_x():
     decoupled = compute_losses(model, batch, wide)["conformal_isometry"].item()
     assert eq7 == 0.0
     assert decoupled > 0.0
+
+
+def test_batch_states_are_the_start_then_each_permuted_trajectory():
+    batch = sample_batch(TINY, np.random.default_rng(1))
+    model = build_encoder(TINY, torch.Generator().manual_seed(0))
+    g, x = batch_states(model, batch)
+    n_traj, n_steps = batch.positions.shape[:2]
+    assert g.shape == (1 + n_traj * n_steps, TINY.n_units) and x.shape == (len(g), 2)
+    torch.testing.assert_close(g[0], model.g0)
+    np.testing.assert_array_equal(x[0], batch.start)
+    b = 3  # trajectory b, step t sits at row 1 + b·T + t
+    v = torch.as_tensor(batch.velocities[batch.perms[b]], dtype=torch.float32)
+    with torch.no_grad():
+        direct = model(v[None])[0]
+    torch.testing.assert_close(g[1 + b * n_steps : 1 + (b + 1) * n_steps].detach(), direct)
+    np.testing.assert_allclose(x[1 + b * n_steps + n_steps - 1], batch.positions[b, -1])

@@ -34,6 +34,7 @@ __all__ = [
     "near_pairs",
     "pairwise_losses",
     "separation_loss",
+    "separation_profile",
 ]
 
 #: Rows per block of the streamed separation sum (memory ~ 4·block·M bytes).
@@ -207,6 +208,53 @@ def separation_loss(
 ) -> Tensor:
     """Eq. 4: mean of ``exp(-||g_i - g_j||² / (2σg²))`` over pairs with ``||x_i - x_j|| > σx``."""
     return pairwise_losses(g, x, sigma_x, sigma_g, invariance=False, block=block)[0]
+
+
+def separation_profile(
+    g: np.ndarray | Tensor,
+    x: np.ndarray | Tensor,
+    sigma_g: float,
+    edges: np.ndarray | list[float],
+    block: int = DEFAULT_BLOCK,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Eq. 4's kernel ``exp(-||g_i - g_j||² / (2σg²))`` binned by the pairs' distance in space.
+
+    Where a batch's separation loss comes from: a code that repeats with period λ has kernel
+    ≈ 1 at pair distances near λ (aliasing), a code of random unit vectors a flat floor.
+
+    Args:
+        g: ``(M, N)`` states.
+        x: ``(M, 2)`` positions, metres.
+        sigma_g: neural length scale σg.
+        edges: increasing bin edges of the pair distance ``||x_i - x_j||``, metres.
+        block: rows per streamed block (memory ~ 8·block·M bytes; no M×M matrix).
+
+    Returns ``(counts, mean_kernel)``, one value per bin over unordered pairs ``i < j``;
+    ``mean_kernel`` is NaN for an empty bin.
+    """
+    g = np.asarray(g.detach().cpu() if isinstance(g, Tensor) else g, dtype=np.float64)
+    x = _check(torch.as_tensor(g), x, None)
+    if not sigma_g > 0:
+        raise ValueError(f"sigma_g must be positive, got {sigma_g!r}")
+    edges = np.asarray(edges, dtype=np.float64)
+    if edges.ndim != 1 or len(edges) < 2 or not np.all(np.diff(edges) > 0):
+        raise ValueError(f"edges must be two or more increasing distances (m), got {edges!r}")
+    n_bins = len(edges) - 1
+    counts, sums = np.zeros(n_bins), np.zeros(n_bins)
+    sq = (g * g).sum(1)
+    for start in range(0, len(g), block):
+        rows = slice(start, min(start + block, len(g)))
+        cols = np.arange(len(g))
+        upper = cols[None, :] > np.arange(rows.start, rows.stop)[:, None]
+        d2g = np.clip(sq[rows, None] + sq[None] - 2 * g[rows] @ g.T, 0.0, None)[upper]
+        dist = np.linalg.norm(x[rows, None] - x[None], axis=-1)[upper]
+        index = np.searchsorted(edges, dist, side="right") - 1
+        inside = (index >= 0) & (index < n_bins)
+        kernel = np.exp(-d2g[inside] / (2 * sigma_g**2))
+        counts += np.bincount(index[inside], minlength=n_bins)
+        sums += np.bincount(index[inside], kernel, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return counts, np.where(counts > 0, sums / counts, np.nan)
 
 
 def invariance_loss(g: Tensor, x: np.ndarray | Tensor, sigma_x: float) -> Tensor:

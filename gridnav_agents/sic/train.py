@@ -40,6 +40,7 @@ __all__ = [
     "LOSS_NAMES",
     "NonFiniteLossError",
     "add_pretrain_arguments",
+    "batch_states",
     "build_encoder",
     "compute_losses",
     "pretrain_main",
@@ -90,6 +91,22 @@ def sample_batch(config: SICConfig, rng: np.random.Generator) -> PermutedRollout
     return sampler(config.batch_size, config.seq_len, rng, motion=motion)
 
 
+def batch_states(model: SICEncoder, batch: PermutedRollout) -> tuple[torch.Tensor, np.ndarray]:
+    """Every state of a batch and where it was: ``g (1 + B·T, N)`` and ``x (1 + B·T, 2)`` metres.
+
+    Row 0 is the shared start ``g0`` at ``batch.start``, then each trajectory's ``T`` states.
+    """
+    device = model.g0_param.device
+    v = torch.as_tensor(batch.velocities, dtype=torch.float32, device=device)
+    if batch.perms is not None:  # MLP on the T distinct velocities only
+        states = model.forward_indexed(v, torch.as_tensor(batch.perms, device=device))
+    else:
+        states = model(v)
+    g_all = torch.cat([model.g0[None], states.reshape(-1, states.shape[-1])])
+    x_all = np.concatenate([np.asarray(batch.start)[None], batch.positions.reshape(-1, 2)])
+    return g_all, x_all
+
+
 def compute_losses(
     model: SICEncoder,
     batch: PermutedRollout,
@@ -101,21 +118,16 @@ def compute_losses(
     A loss whose λ is 0 is skipped if expensive (separation: ``None``), else still reported.
     ``generator`` draws the states kept when ``config.pair_subsample`` is set.
     """
-    device = model.g0_param.device
-    v = torch.as_tensor(batch.velocities, dtype=torch.float32, device=device)
-    if batch.perms is not None:  # MLP on the T distinct velocities only
-        perms = torch.as_tensor(batch.perms, device=device)
-        states, v_steps = model.forward_indexed(v, perms), v[perms]
-    else:
-        states, v_steps = model(v), v
-    n_traj, n_steps, n = states.shape
-    g0 = model.g0
-    g_all = torch.cat([g0[None], states.reshape(-1, n)])
-    x_all = np.concatenate([np.asarray(batch.start)[None], batch.positions.reshape(-1, 2)])
+    g_all, x_all = batch_states(model, batch)
+    n_traj, n_steps = batch.positions.shape[:2]
+    n = g_all.shape[1]
+    states = g_all[1:].reshape(n_traj, n_steps, n)
+    v = torch.as_tensor(batch.velocities, dtype=torch.float32, device=g_all.device)
+    v_steps = v[torch.as_tensor(batch.perms, device=g_all.device)] if batch.perms is not None else v
     g_pair, x_pair = g_all, x_all
     if config.pair_subsample is not None and config.pair_subsample < len(x_all):
         keep = torch.randperm(len(x_all), generator=generator)[: config.pair_subsample]
-        g_pair, x_pair = g_all[keep.to(device)], x_all[keep.numpy()]
+        g_pair, x_pair = g_all[keep.to(g_all.device)], x_all[keep.numpy()]
     sep, inv = pairwise_losses(
         g_pair,
         x_pair,
@@ -124,7 +136,7 @@ def compute_losses(
         separation=config.lambda_sep > 0,
         block=config.loss_block,
     )
-    g_prev = torch.cat([g0.expand(n_traj, 1, n), states[:, :-1]], dim=1)
+    g_prev = torch.cat([g_all[:1].expand(n_traj, 1, n), states[:, :-1]], dim=1)
     coniso = conformal_isometry_loss(
         g_prev.reshape(-1, n),
         states.reshape(-1, n),
