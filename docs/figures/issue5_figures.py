@@ -3,11 +3,16 @@
     python docs/figures/issue5_figures.py curves RUN [RUN ...] --out docs/figures/i5_curves.png
     python docs/figures/issue5_figures.py evals EVALS.jsonl --out docs/figures/i5_evals.png
     python docs/figures/issue5_figures.py emergence LOG [LOG ...] --out i5_emergence.png
+    python docs/figures/issue5_figures.py separation RUN [RUN ...] --out i5_separation.png
 
 ``curves``: the four losses of each run's ``metrics.jsonl`` against training seconds.
 ``emergence``: frac_grid, median gridness, active units and decoding error against training
 seconds from ``benchmarks/emergence.py``'s stderr logs (one JSON point a line; the file stem
 names the run).
+``separation``: where each trained run's separation loss comes from, on 4 of its own training
+batches (seed 0): eq. 4's kernel against the pairs' distance, the share of pairs, and the
+cumulative share of the loss (``gridnav_agents.sic.losses.separation_profile``); one JSON line
+per run on stdout.
 ``evals``: frac_grid, best gridness and decoding error of periodic ``analyze`` evaluations (one
 JSON object a line with ``run``, ``train_s``, ``frac_grid``, ``max_g``, ``decoding_error_m`` or
 ``dec_err``, ``chance``), as written by the probe evaluations of issue 5.
@@ -68,6 +73,15 @@ def evals(path: str, out: str) -> None:
     fig.savefig(out, dpi=80)
 
 
+def _finish(fig, axes, ylabels: tuple[str, ...], xlabel: str, out: str) -> None:
+    for ax, label in zip(axes, ylabels, strict=True):
+        ax.set_ylabel(label)
+        ax.set_xlabel(xlabel)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=80)
+
+
 def emergence(logs: list[str], out: str) -> None:
     fig, axes = plt.subplots(1, 4, figsize=(18, 3.8))
     keys = ("frac_grid", "gridness_median", "n_active", "decoding_error_m")
@@ -80,17 +94,62 @@ def emergence(logs: list[str], out: str) -> None:
             ax.plot(t, [r[key] for r in rows], "o-", ms=3, label=Path(log).stem)
     axes[0].axhline(0.5, color="k", ls=":", lw=1)
     axes[1].axhline(0.3, color="k", ls=":", lw=1)
-    for ax, label in zip(axes, labels, strict=True):
-        ax.set_ylabel(label)
-        ax.set_xlabel("training time (min, 1 core); 2 m box")
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out, dpi=80)
+    _finish(fig, axes, labels, "training time (min, 1 core); 2 m box", out)
+
+
+def separation(runs: list[str], out: str) -> None:
+    import numpy as np
+    import torch
+
+    from gridnav_agents.sic import SICConfig, load_encoder
+    from gridnav_agents.sic.checkpoint import resolve_checkpoint
+    from gridnav_agents.sic.losses import separation_profile
+    from gridnav_agents.sic.train import batch_states, sample_batch
+
+    edges = np.arange(0.0, 2.05, 0.05)
+    mid = (edges[:-1] + edges[1:]) / 2
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    for run in runs:
+        path = resolve_checkpoint(run)  # a run directory or "pretrained" (its JSON sidecar)
+        meta = json.loads(
+            (
+                path.parent / "config.json"
+                if path.parent.name != "pretrained"
+                else path.with_suffix(".json")
+            ).read_text()
+        )
+        config = SICConfig.from_dict(meta.get("config", meta))
+        model, rng = load_encoder(run), np.random.default_rng(0)
+        counts, sums = np.zeros(len(mid)), np.zeros(len(mid))
+        for _ in range(4):
+            with torch.no_grad():
+                g, x = batch_states(model, sample_batch(config, rng))
+            c, k = separation_profile(g, x, config.sigma_g, edges)
+            counts, sums = counts + c, sums + np.nan_to_num(k) * c
+        kernel = sums / np.maximum(counts, 1)
+        far = mid > config.sigma_x  # the first bin holds the same-place pairs
+        share = np.where(far, sums, 0) / sums[far].sum()
+        name = Path(run).name
+        axes[0].plot(mid[counts > 0], kernel[counts > 0], "o-", ms=3, label=name)
+        axes[1].plot(mid, counts / counts.sum(), "o-", ms=3, label=name)
+        axes[2].plot(mid, np.cumsum(share), "o-", ms=3, label=name)
+        row = {
+            "run": name,
+            "sigma_x": config.sigma_x,
+            "separation": sums[far].sum() / counts[far].sum(),
+        }
+        row |= {
+            f"share_{a:.1f}_{b:.1f}m": share[(mid > a) & (mid < b)].sum()
+            for a, b in ((0.0, 0.2), (0.2, 0.6), (0.6, 1.0), (1.0, 2.0))
+        }
+        print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}))
+    labels = ("mean kernel exp(-|Δg|²/2σg²)", "share of pairs", "cumulative share of separation")
+    _finish(fig, axes, labels, "pair distance in space (m), training batches", out)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("kind", choices=["curves", "evals", "emergence"])
+    p.add_argument("kind", choices=["curves", "evals", "emergence", "separation"])
     p.add_argument("inputs", nargs="+")
     p.add_argument("--out", required=True)
     a = p.parse_args()
@@ -98,6 +157,8 @@ def main() -> None:
         curves(a.inputs, a.out)
     elif a.kind == "emergence":
         emergence(a.inputs, a.out)
+    elif a.kind == "separation":
+        separation(a.inputs, a.out)
     else:
         evals(a.inputs[0], a.out)
 
