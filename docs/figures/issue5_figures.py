@@ -101,8 +101,12 @@ def separation(runs: list[str], out: str) -> None:
     import numpy as np
     import torch
 
-    from gridnav_agents.sic import SICConfig, load_encoder
-    from gridnav_agents.sic.checkpoint import resolve_checkpoint
+    from gridnav_agents.sic import SICConfig
+    from gridnav_agents.sic.checkpoint import (
+        encoder_from_checkpoint,
+        load_checkpoint,
+        resolve_checkpoint,
+    )
     from gridnav_agents.sic.losses import separation_profile
     from gridnav_agents.sic.train import batch_states, sample_batch
 
@@ -110,16 +114,9 @@ def separation(runs: list[str], out: str) -> None:
     mid = (edges[:-1] + edges[1:]) / 2
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
     for run in runs:
-        path = resolve_checkpoint(run)  # a run directory or "pretrained" (its JSON sidecar)
-        meta = json.loads(
-            (
-                path.parent / "config.json"
-                if path.parent.name != "pretrained"
-                else path.with_suffix(".json")
-            ).read_text()
-        )
-        config = SICConfig.from_dict(meta.get("config", meta))
-        model, rng = load_encoder(run), np.random.default_rng(0)
+        ckpt = load_checkpoint(resolve_checkpoint(run), tensors="model")  # run dir or "pretrained"
+        config = SICConfig.from_dict(ckpt.meta["config"])
+        model, rng = encoder_from_checkpoint(ckpt).eval(), np.random.default_rng(0)
         counts, sums = np.zeros(len(mid)), np.zeros(len(mid))
         for _ in range(4):
             with torch.no_grad():

@@ -243,11 +243,11 @@ def separation_profile(
     counts, sums = np.zeros(n_bins), np.zeros(n_bins)
     sq = (g * g).sum(1)
     for start in range(0, len(g), block):
-        rows = slice(start, min(start + block, len(g)))
-        cols = np.arange(len(g))
-        upper = cols[None, :] > np.arange(rows.start, rows.stop)[:, None]
-        d2g = np.clip(sq[rows, None] + sq[None] - 2 * g[rows] @ g.T, 0.0, None)[upper]
-        dist = np.linalg.norm(x[rows, None] - x[None], axis=-1)[upper]
+        rows, cols = slice(start, min(start + block, len(g))), slice(start, None)
+        upper = np.arange(start, len(g))[None, :] > np.arange(rows.start, rows.stop)[:, None]
+        d2g = np.clip(sq[rows, None] + sq[None, cols] - 2 * g[rows] @ g[cols].T, 0.0, None)
+        dist = np.linalg.norm(x[rows, None] - x[None, cols], axis=-1)
+        d2g, dist = d2g[upper], dist[upper]
         index = np.searchsorted(edges, dist, side="right") - 1
         inside = (index >= 0) & (index < n_bins)
         kernel = np.exp(-d2g[inside] / (2 * sigma_g**2))
