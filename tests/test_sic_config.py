@@ -39,6 +39,9 @@ def test_paper_preset_is_table_1():
         ("seed", -1),
         ("coniso_max_step", 0.0),
         ("coniso_max_step", float("nan")),
+        ("curriculum_step", -1),
+        ("curriculum_seq_len", 0),
+        ("curriculum_batch_size", 0),
     ],
 )
 def test_bad_values_rejected_naming_the_field(field, value):

@@ -300,3 +300,41 @@ def test_batch_states_are_the_start_then_each_permuted_trajectory():
         direct = model(v[None])[0]
     torch.testing.assert_close(g[1 + b * n_steps : 1 + (b + 1) * n_steps].detach(), direct)
     np.testing.assert_allclose(x[1 + b * n_steps + n_steps - 1], batch.positions[b, -1])
+
+
+def test_curriculum_switches_batches_and_restarts_the_plateau_and_best_records(
+    tmp_path, monkeypatch
+):
+    # Steps 1-4 use 6 x 5 batches, steps 5-6 use 3 x 9. The loss is forced to T (5, then 9):
+    # worse after the switch, so without the restart the scheduler would cut the lr a second
+    # time and best.safetensors would stay at step 4.
+    config = TINY.with_overrides(
+        [
+            "curriculum_step=4",
+            "curriculum_batch_size=3",
+            "curriculum_seq_len=9",
+            "pair_subsample=None",
+        ]
+    )
+    assert config.batch_shape(3) == (6, 5) and config.batch_shape(4) == (3, 9)
+    assert TINY.batch_shape(10**6) == (6, 5)
+    shapes = []
+    real = train_mod.compute_losses
+
+    def loss_is_t(model, batch, config, generator=None):
+        out = real(model, batch, config, generator)
+        shapes.append(batch.positions.shape[:2])
+        return {**out, "loss": out["loss"] * 0 + float(batch.positions.shape[1])}
+
+    monkeypatch.setattr(train_mod, "compute_losses", loss_is_t)
+    a, b = tmp_path / "a", tmp_path / "b"
+    train(config, a, progress=False)
+    assert shapes == [(6, 5)] * 8 + [(3, 9)] * 4  # accumulate = 2 batches per step
+    assert [m["loss"] for m in metrics(a)] == [5.0] * 4 + [9.0] * 2
+    assert [m["lr"] for m in metrics(a)] == [1e-3] * 3 + [5e-4] * 3  # one cut, at step 4
+    assert load_checkpoint(a / "best.safetensors").meta["step"] == 6
+
+    train(config, b, progress=False, stop_after=4)  # stop exactly at the switch
+    train(config, b, resume=True, progress=False)
+    assert metrics(b) == metrics(a)
+    assert load_checkpoint(b / "best.safetensors").meta["step"] == 6

@@ -34,6 +34,10 @@ class SICConfig:
     trajectories); ``velocity`` ``"uniform"`` (paper: i.i.d. Uniform²(-max_step, max_step) metres
     per step, ``max_step`` 0.15) or ``"smooth"`` (``gridnav_env.motion.SmoothMotion`` with
     ``smooth_dt`` seconds and ``smooth_speed_mean`` m/s, on the open plane).
+    Curriculum (not in the paper): from optimizer step ``curriculum_step`` on (``None``: never),
+    batches hold ``curriculum_batch_size`` permutations of ``curriculum_seq_len`` steps, e.g.
+    longer rollouts whose pair distances reach past a lattice grown on short ones (see
+    :meth:`batch_shape`). The plateau scheduler and the best-loss record restart at the switch.
 
     Losses (per-pair means, see ``gridnav_agents.sic.losses``): ``sigma_x`` (0.05 m),
     ``sigma_g`` (0.4), ``lambda_sep`` (1.0), ``lambda_inv`` (0.1), ``lambda_cap`` (0.5) and
@@ -88,6 +92,9 @@ class SICConfig:
     max_step: float = 0.15
     smooth_dt: float = 0.05
     smooth_speed_mean: float = 0.08
+    curriculum_step: int | None = None
+    curriculum_batch_size: int = 16
+    curriculum_seq_len: int = 160
     # losses
     sigma_x: float = 0.05
     sigma_g: float = 0.4
@@ -128,6 +135,8 @@ class SICConfig:
             "mlp_layers",
             "batch_size",
             "seq_len",
+            "curriculum_batch_size",
+            "curriculum_seq_len",
             "loss_block",
             "accumulate",
             "n_steps",
@@ -153,6 +162,10 @@ class SICConfig:
             raise ValueError(
                 f"coniso_max_step must be None or a finite positive number, got "
                 f"{self.coniso_max_step!r}"
+            )
+        if self.curriculum_step is not None and self.curriculum_step < 0:
+            raise ValueError(
+                f"curriculum_step must be None or >= 0 steps, got {self.curriculum_step!r}"
             )
         if self.plateau_patience < 0:
             raise ValueError(f"plateau_patience must be >= 0, got {self.plateau_patience!r}")
@@ -198,6 +211,13 @@ class SICConfig:
         if self.velocity == "uniform":
             return self.max_step
         return self.smooth_speed_mean * math.sqrt(math.pi / 2) * self.smooth_dt
+
+    def batch_shape(self, step: int) -> tuple[int, int]:
+        """``(B, T)`` of the batches of optimizer step ``step`` (0-based): the curriculum's
+        from ``curriculum_step`` on, else ``(batch_size, seq_len)``."""
+        if self.curriculum_step is not None and step >= self.curriculum_step:
+            return self.curriculum_batch_size, self.curriculum_seq_len
+        return self.batch_size, self.seq_len
 
     @property
     def dt(self) -> float | None:

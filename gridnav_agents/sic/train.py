@@ -81,14 +81,16 @@ def build_encoder(config: SICConfig, generator: torch.Generator | None = None) -
     return model
 
 
-def sample_batch(config: SICConfig, rng: np.random.Generator) -> PermutedRollout:
-    """One batch of ``batch_size`` trajectories of ``seq_len`` steps from the origin."""
+def sample_batch(config: SICConfig, rng: np.random.Generator, step: int = 0) -> PermutedRollout:
+    """One batch for optimizer step ``step``: ``B`` trajectories of ``T`` steps from the origin,
+    ``(B, T) = config.batch_shape(step)``."""
     if config.velocity == "uniform":
         motion = UniformVelocity(config.max_step)
     else:
         motion = SmoothMotion(dt=config.smooth_dt, speed_mean=config.smooth_speed_mean)
     sampler = permuted_rollouts if config.permute else independent_rollouts
-    return sampler(config.batch_size, config.seq_len, rng, motion=motion)
+    n_traj, n_steps = config.batch_shape(step)
+    return sampler(n_traj, n_steps, rng, motion=motion)
 
 
 def batch_states(model: SICEncoder, batch: PermutedRollout) -> tuple[torch.Tensor, np.ndarray]:
@@ -279,11 +281,13 @@ def train(
             while state["step"] < config.n_steps and not interrupted:
                 if stop_after is not None and done >= stop_after:
                     break
+                if state["step"] == config.curriculum_step:  # new batches: a new loss scale
+                    _restart_records(scheduler, state)
                 optimizer.zero_grad(set_to_none=True)
                 sums = dict.fromkeys(("loss", *LOSS_NAMES), 0.0)
                 finite = True
                 for _ in range(config.accumulate):
-                    batch = sample_batch(config, np_rng)
+                    batch = sample_batch(config, np_rng, state["step"])
                     losses = compute_losses(model, batch, config, torch_gen)
                     if not torch.isfinite(losses["loss"]).item():
                         finite = False
@@ -379,6 +383,12 @@ def _warmed_up_step(optimizer: torch.optim.Optimizer, step: int, warmup: int) ->
     finally:
         for group, lr in zip(optimizer.param_groups, lrs, strict=True):
             group["lr"] = lr
+
+
+def _restart_records(scheduler: Any, state: dict[str, Any]) -> None:
+    """Forget the plateau scheduler's best loss and the best checkpoint's loss (not the lr)."""
+    scheduler.best, scheduler.num_bad_epochs = scheduler.mode_worse, 0
+    state.update(plateau_sum=0.0, plateau_n=0, ckpt_sum=0.0, ckpt_n=0, best=math.inf)
 
 
 def _checkpoint(state: dict[str, Any], save: Any) -> None:
