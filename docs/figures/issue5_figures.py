@@ -110,7 +110,7 @@ def separation(runs: list[str], out: str) -> None:
     from gridnav_agents.sic.losses import separation_profile
     from gridnav_agents.sic.train import batch_states, sample_batch
 
-    edges = np.arange(0.0, 2.05, 0.05)
+    edges = np.arange(0.0, 3.05, 0.05)
     mid = (edges[:-1] + edges[1:]) / 2
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
     for run in runs:
@@ -120,7 +120,8 @@ def separation(runs: list[str], out: str) -> None:
         counts, sums = np.zeros(len(mid)), np.zeros(len(mid))
         for _ in range(4):
             with torch.no_grad():
-                g, x = batch_states(model, sample_batch(config, rng))
+                # the batches of the checkpoint's step (a curriculum changes their shape)
+                g, x = batch_states(model, sample_batch(config, rng, ckpt.meta["step"]))
             c, k = separation_profile(g, x, config.sigma_g, edges)
             counts, sums = counts + c, sums + np.nan_to_num(k) * c
         kernel = sums / np.maximum(counts, 1)
@@ -137,7 +138,7 @@ def separation(runs: list[str], out: str) -> None:
         }
         row |= {
             f"share_{a:.1f}_{b:.1f}m": share[(mid > a) & (mid < b)].sum()
-            for a, b in ((0.0, 0.2), (0.2, 0.6), (0.6, 1.0), (1.0, 2.0))
+            for a, b in ((0.0, 0.2), (0.2, 0.6), (0.6, 1.0), (1.0, 2.0), (2.0, 3.0))
         }
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}))
     labels = ("mean kernel exp(-|Δg|²/2σg²)", "share of pairs", "cumulative share of separation")
