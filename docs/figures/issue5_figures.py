@@ -12,7 +12,8 @@ names the run).
 ``separation``: where each trained run's separation loss comes from, on 4 of its own training
 batches (seed 0): eq. 4's kernel against the pairs' distance, the share of pairs, and the
 cumulative share of the loss (``gridnav_agents.sic.losses.separation_profile``); one JSON line
-per run on stdout.
+per run on stdout (pair-distance median and 90th percentile, the aliasing share: the kernel
+above the far-pair floor past 0.5 m, as a share of the far-pair loss).
 ``evals``: frac_grid, best gridness and decoding error of periodic ``analyze`` evaluations (one
 JSON object a line with ``run``, ``train_s``, ``frac_grid``, ``max_g``, ``decoding_error_m`` or
 ``dec_err``, ``chance``), as written by the probe evaluations of issue 5.
@@ -131,10 +132,17 @@ def separation(runs: list[str], out: str) -> None:
         axes[0].plot(mid[counts > 0], kernel[counts > 0], "o-", ms=3, label=name)
         axes[1].plot(mid, counts / counts.sum(), "o-", ms=3, label=name)
         axes[2].plot(mid, np.cumsum(share), "o-", ms=3, label=name)
+        cdf = np.cumsum(counts) / counts.sum()
+        beyond = mid > 0.5  # the aliasing bumps: kernel above the far-pair floor past 0.5 m
+        floor = np.median(kernel[beyond & (counts > 0)])
         row = {
             "run": name,
             "sigma_x": config.sigma_x,
             "separation": sums[far].sum() / counts[far].sum(),
+            "median_pair_m": mid[np.searchsorted(cdf, 0.5)],
+            "p90_pair_m": mid[np.searchsorted(cdf, 0.9)],
+            "aliasing_share": (np.clip(kernel - floor, 0, None) * counts)[beyond].sum()
+            / sums[far].sum(),
         }
         row |= {
             f"share_{a:.1f}_{b:.1f}m": share[(mid > a) & (mid < b)].sum()
