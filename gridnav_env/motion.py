@@ -106,14 +106,19 @@ class UniformVelocity(MotionModel):
     Args:
         max_step: half-width ``a`` of the uniform distribution, metres per step (paper: 0.15).
         dt: nominal step duration, seconds (only recorded; the paper's steps are unitless).
+        drift: not in the paper; in :meth:`rollout`, each agent's steps get a constant mean of
+            ``drift`` metres per step, in a direction (radians) drawn uniformly per agent, so
+            its path spreads along a line of length ``drift · n_steps``. 0 (default): none,
+            and no random number is drawn for it.
     """
 
-    def __init__(self, max_step: float = 0.15, dt: float = 1.0):
+    def __init__(self, max_step: float = 0.15, dt: float = 1.0, drift: float = 0.0):
         self.max_step = _check_float("max_step", max_step, positive=True)
         self.dt = _check_float("dt", dt, positive=True)
+        self.drift = _check_float("drift", drift, nonneg=True)
 
     def __repr__(self) -> str:
-        return f"UniformVelocity(max_step={self.max_step}, dt={self.dt})"
+        return f"UniformVelocity(max_step={self.max_step}, dt={self.dt}, drift={self.drift})"
 
     def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Draw raw displacements of shape ``(*shape, 2)``, metres per step."""
@@ -131,6 +136,9 @@ class UniformVelocity(MotionModel):
         n_agents, n_steps = _check_count("n_agents", n_agents), _check_count("n_steps", n_steps)
         p0 = _start_positions(n_agents, rng, arena, start)
         v = self.sample((n_agents, n_steps), rng)
+        if self.drift > 0:
+            heading = rng.uniform(0.0, 2 * np.pi, size=n_agents)
+            v += self.drift * np.stack([np.cos(heading), np.sin(heading)], axis=1)[:, None]
         if arena is None:
             pos = np.concatenate([p0[:, None], p0[:, None] + np.cumsum(v, axis=1)], axis=1)
             return Trajectory(pos, np.diff(pos, axis=1), self.dt)

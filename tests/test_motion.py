@@ -16,6 +16,30 @@ def test_uniform_open_plane_invariants():
     np.testing.assert_allclose(tr.positions[:, -1], tr.velocities.sum(axis=1), atol=1e-12)
 
 
+def test_uniform_drift_gives_each_agent_a_mean_step_of_that_length():
+    # 400 agents of 2,000 steps: the mean step of each is its drift vector plus noise of std
+    # 0.15/sqrt(3)/sqrt(2000) = 0.002 m per axis.
+    tr = UniformVelocity(0.15, drift=0.1).rollout(400, 2000, np.random.default_rng(3))
+    mean_step = tr.velocities.mean(axis=1)
+    np.testing.assert_allclose(np.linalg.norm(mean_step, axis=1), 0.1, atol=0.01)
+    heading = np.arctan2(mean_step[:, 1], mean_step[:, 0])
+    assert abs(np.exp(1j * heading).mean()) < 0.15  # directions spread over the circle
+    # Around its drift each agent's steps are still Uniform(-0.15, 0.15) per axis.
+    residual = (
+        tr.velocities - 0.1 * mean_step[:, None] / np.linalg.norm(mean_step, axis=1)[:, None, None]
+    )
+    assert np.abs(residual).max() <= 0.15 + 0.01
+    assert residual.var() == pytest.approx(0.15**2 / 3, rel=0.05)
+
+
+def test_zero_drift_draws_the_same_stream_as_before():
+    a = UniformVelocity(0.15).rollout(4, 50, np.random.default_rng(5))
+    b = UniformVelocity(0.15, drift=0.0).rollout(4, 50, np.random.default_rng(5))
+    rng = np.random.default_rng(5)
+    np.testing.assert_allclose(a.velocities, rng.uniform(-0.15, 0.15, size=(4, 50, 2)), atol=1e-12)
+    np.testing.assert_array_equal(a.positions, b.positions)
+
+
 @pytest.mark.parametrize("arena", [Arena.box(1.0), l_shape(), box_with_wall()])
 @pytest.mark.parametrize("model", [UniformVelocity(0.15), SmoothMotion(speed_mean=0.4)])
 def test_no_escape_long_rollouts(arena, model):
@@ -96,6 +120,8 @@ def test_bad_rollout_arguments():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="max_step"):
         UniformVelocity(-0.1)
+    with pytest.raises(ValueError, match="drift"):
+        UniformVelocity(0.15, drift=-0.05)
     with pytest.raises(ValueError, match="n_agents"):
         UniformVelocity().rollout(0, 10, rng)
     with pytest.raises(ValueError, match="n_steps"):

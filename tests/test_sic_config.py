@@ -42,11 +42,18 @@ def test_paper_preset_is_table_1():
         ("curriculum_step", -1),
         ("curriculum_seq_len", 0),
         ("curriculum_batch_size", 0),
+        ("velocity_drift", -0.1),
+        ("velocity_drift", float("inf")),
     ],
 )
 def test_bad_values_rejected_naming_the_field(field, value):
     with pytest.raises(ValueError, match=field):
         SICConfig(**{field: value})
+
+
+def test_velocity_drift_needs_uniform_velocities():
+    with pytest.raises(ValueError, match="velocity_drift"):
+        SICConfig(velocity="smooth", velocity_drift=0.05)
 
 
 def test_all_zero_weights_rejected():

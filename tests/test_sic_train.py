@@ -286,6 +286,25 @@ def test_coniso_max_step_decouples_the_conformal_steps_from_sigma_x():
     assert decoupled > 0.0
 
 
+def test_velocity_drift_spreads_the_permuted_batch_along_a_line():
+    # T = 40 steps with a drift of 0.1 m per step: every trajectory ends at the same place,
+    # about 40 · 0.1 = 4 m from the start (the i.i.d. part adds sqrt(40)·0.087 = 0.55 m per
+    # axis), and the states of step t lie near t · 0.1 m along the drift's direction.
+    config = TINY.with_overrides(["seq_len=40", "batch_size=16", "velocity_drift=0.1"])
+    batch = sample_batch(config, np.random.default_rng(2))
+    end = batch.positions[:, -1]
+    np.testing.assert_allclose(end, end[:1].repeat(len(end), 0), atol=1e-9)
+    direction = batch.velocities.mean(0) / np.linalg.norm(batch.velocities.mean(0))
+    along = (batch.positions - batch.start) @ direction
+    assert 2.5 < along[0, -1] < 5.5
+    progress = np.polyfit(np.arange(1, 41), along.mean(0), 1)[0]
+    assert progress == pytest.approx(np.linalg.norm(batch.velocities.mean(0)), rel=0.05)
+    plain = sample_batch(
+        TINY.with_overrides(["seq_len=40", "batch_size=16"]), np.random.default_rng(2)
+    )
+    assert np.linalg.norm(plain.positions[0, -1]) < 2.0
+
+
 def test_batch_states_are_the_start_then_each_permuted_trajectory():
     batch = sample_batch(TINY, np.random.default_rng(1))
     model = build_encoder(TINY, torch.Generator().manual_seed(0))

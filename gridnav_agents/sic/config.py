@@ -33,7 +33,11 @@ class SICConfig:
     the B trajectories are permutations of one velocity sequence; ``False``: B independent
     trajectories); ``velocity`` ``"uniform"`` (paper: i.i.d. Uniform²(-max_step, max_step) metres
     per step, ``max_step`` 0.15) or ``"smooth"`` (``gridnav_env.motion.SmoothMotion`` with
-    ``smooth_dt`` seconds and ``smooth_speed_mean`` m/s, on the open plane).
+    ``smooth_dt`` seconds and ``smooth_speed_mean`` m/s, on the open plane). ``velocity_drift``
+    (not in the paper; uniform velocities only; default 0): every sequence's steps get a mean of
+    that many metres per step in a direction drawn per sequence, so the batch's trajectories
+    spread along a line of ``velocity_drift · T`` metres while still sharing start and end
+    (``gridnav_env.motion.UniformVelocity``'s ``drift``).
     Curriculum (not in the paper): from optimizer step ``curriculum_step`` on (``None``: never),
     batches hold ``curriculum_batch_size`` permutations of ``curriculum_seq_len`` steps, e.g.
     longer rollouts whose pair distances reach past a lattice grown on short ones (see
@@ -92,6 +96,7 @@ class SICConfig:
     max_step: float = 0.15
     smooth_dt: float = 0.05
     smooth_speed_mean: float = 0.08
+    velocity_drift: float = 0.0
     curriculum_step: int | None = None
     curriculum_batch_size: int = 16
     curriculum_seq_len: int = 160
@@ -179,6 +184,7 @@ class SICConfig:
             "grad_clip",
         ]
         nonneg = [
+            "velocity_drift",
             "lambda_sep",
             "lambda_inv",
             "lambda_cap",
@@ -195,6 +201,11 @@ class SICConfig:
             raise ValueError(f"plateau_factor must be in (0, 1), got {self.plateau_factor!r}")
         if self.velocity not in _VELOCITIES:
             raise ValueError(f"velocity must be one of {_VELOCITIES}, got {self.velocity!r}")
+        if self.velocity_drift > 0 and self.velocity != "uniform":
+            raise ValueError(
+                f"velocity_drift applies to velocity 'uniform' only, got velocity_drift "
+                f"{self.velocity_drift!r} with velocity {self.velocity!r}"
+            )
         if self.pair_subsample is not None and self.pair_subsample < 2:
             raise ValueError(f"pair_subsample must be >= 2 or None, got {self.pair_subsample!r}")
         if self.seed < 0:

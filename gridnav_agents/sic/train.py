@@ -85,7 +85,7 @@ def sample_batch(config: SICConfig, rng: np.random.Generator, step: int = 0) -> 
     """One batch for optimizer step ``step``: ``B`` trajectories of ``T`` steps from the origin,
     ``(B, T) = config.batch_shape(step)``."""
     if config.velocity == "uniform":
-        motion = UniformVelocity(config.max_step)
+        motion = UniformVelocity(config.max_step, drift=config.velocity_drift)
     else:
         motion = SmoothMotion(dt=config.smooth_dt, speed_mean=config.smooth_speed_mean)
     sampler = permuted_rollouts if config.permute else independent_rollouts
