@@ -10,9 +10,16 @@ import json
 import numpy as np
 import pytest
 
-from gridnav_agents.analysis.evaluate import add_analyze_arguments, analyze, analyze_main
+from gridnav_agents.analysis.evaluate import (
+    _analyze_box,
+    _largest_module_states,
+    add_analyze_arguments,
+    analyze,
+    analyze_main,
+)
 from gridnav_agents.analysis.runner import default_trajectory_size, run_encoder, step_subsample
 from gridnav_agents.analysis.synthetic import SyntheticGridEncoder, population_rates
+from gridnav_agents.analysis.topology import torus_betti
 from gridnav_env.arena import Arena
 from gridnav_env.motion import SmoothMotion
 
@@ -100,6 +107,50 @@ def test_analyze_end_to_end_finds_the_known_modules(encoder, tmp_path):
     for name in report["figures"]:
         assert (tmp_path / name).stat().st_size > 1000
     assert {"ratemaps_2m.png", "torus.png", "distance_2m.png"} <= set(report["figures"])
+
+
+class NoisyGrid(SyntheticGridEncoder):
+    """Grid rates plus i.i.d. Gaussian noise of ``noise`` (rates peak at 1) drawn from
+    ``noise_rng`` at every state."""
+
+    def __init__(self, *args, noise: float, noise_rng: np.random.Generator, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.noise, self.noise_rng = noise, noise_rng
+
+    def _state(self, positions):
+        import torch
+
+        s = super()._state(positions)
+        n = self.noise * self.noise_rng.standard_normal((*s.shape[:-1], s.shape[-1] - 2))
+        s[..., :-2] += torch.as_tensor(n, dtype=torch.float32)
+        return s
+
+
+def test_torus_of_a_noisy_module_stands_out_more_in_its_ratemap_bins():
+    # One 0.6 m module of 16 units with noise 0.08 (rates peak at 1). The torus's two loops are
+    # H1's two longest bars; the third is noise. Averaging the visits to each spatial bin (the
+    # point cloud analyze() uses) lengthens the loops against the noise bar, compared with the
+    # raw states along the trajectories (measured: 3.1-3.8 against 2.0-2.7 over 4 seeds).
+    enc = NoisyGrid(
+        [0.6], 16, np.random.default_rng(1), noise=0.08, noise_rng=np.random.default_rng(11)
+    )
+    box = _analyze_box(
+        enc,
+        2.0,
+        np.random.default_rng(1),
+        n_traj=None,
+        n_steps=None,
+        bin_size=0.05,
+        motion=SmoothMotion(),
+        subsample=None,
+        samples_per_m2=2000.0,
+    )["arrays"]
+    assert box["mods"].n_modules == 1
+    bins = torus_betti(_largest_module_states(box)[0], np.random.default_rng(1), whiten=True)
+    samples = torus_betti(box["act"][:, :16], np.random.default_rng(1), whiten=True)
+    assert bins.betti == (1, 2, 1)
+    gap = [r.lifetimes[1][1] / r.lifetimes[1][2] for r in (bins, samples)]
+    assert gap[0] > 1.2 * gap[1]
 
 
 def test_cli_arguments_and_main(monkeypatch, encoder, tmp_path, capsys):

@@ -36,7 +36,7 @@ from gridnav_agents.analysis.modules import (
     module_locking,
     phase_uniformity,
 )
-from gridnav_agents.analysis.ratemaps import ratemaps
+from gridnav_agents.analysis.ratemaps import bin_centres, ratemaps
 from gridnav_agents.analysis.runner import (
     default_trajectory_size,
     mean_motion_step,
@@ -204,6 +204,9 @@ def _analyze_box(
         "active": active,
         "wavevectors": wavevectors,
         "maps": maps,
+        "bin_xy": np.stack(np.meshgrid(*bin_centres(arena, bin_size), indexing="ij"), -1).reshape(
+            -1, 2
+        ),
         "sac": sac,
         "mods": mods,
         "g60": g60,
@@ -239,15 +242,19 @@ def _box_figures(out: Path, box: float, arr: dict[str, Any]) -> list[str]:
 
 
 def _largest_module_states(arr: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, int, int] | None:
-    """Activity ``(T, n)`` of the largest module's units, the phase of each sample along the
-    module's first wavevector (radians, for colouring), the module index and its size."""
+    """The largest module's population vector in every visited spatial bin ``(n_bins, n)``
+    (its units' ratemaps: each bin averages all visits, so trajectory noise and history drop
+    out), the phase of each bin centre along the module's first wavevector (radians, for
+    colouring), the module index and its size."""
     mods = arr["mods"]
     if mods.n_modules == 0:
         return None
     m = int(np.argmax(mods.n_units))
-    states = arr["act"][:, mods.labels == m]
-    phase = (arr["pos"] @ arr["wavevectors"][m][0]) % (2 * np.pi)
-    return states, phase, m, states.shape[1]
+    sel = mods.labels == m
+    states = arr["maps"][sel].reshape(int(sel.sum()), -1).T
+    visited = np.all(np.isfinite(states), axis=1)
+    phase = (arr["bin_xy"][visited] @ arr["wavevectors"][m][0]) % (2 * np.pi)
+    return states[visited], phase, m, int(sel.sum())
 
 
 def analyze(
@@ -274,7 +281,8 @@ def analyze(
     their phase uniformity, k-NN position decoding (a quarter of the trajectories, at most 16,
     held out), its growth along the trajectories, and neural-vs-spatial distance. With
     ``topology``: Betti numbers of the largest module of the first box (:func:`torus_betti`,
-    whitened, on its units' activity along the trajectories).
+    whitened, on its units' population vectors in the visited spatial bins, i.e. their
+    ratemaps: averaging every visit to a bin denoises the point cloud).
 
     Writes ``out_dir/report.json`` and PNG figures if ``out_dir`` is given (figures only if
     ``figures``); returns the report dict (NaN written as null). Randomness comes from ``rng``
