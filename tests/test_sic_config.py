@@ -43,6 +43,7 @@ def test_paper_preset_is_table_1():
         ("curriculum_seq_len", 0),
         ("curriculum_batch_size", 0),
         ("velocity_drift", -0.1),
+        ("start_walk", -1),
         ("velocity_drift", float("inf")),
     ],
 )

@@ -22,6 +22,7 @@ from gridnav_agents.sic.train import (
     compute_losses,
     pretrain_main,
     sample_batch,
+    start_state,
     train,
 )
 
@@ -48,21 +49,23 @@ def metrics(run_dir):
     return [{k: v for k, v in json.loads(ln).items() if k != "elapsed_s"} for ln in lines]
 
 
-def test_resume_reproduces_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("overrides", [[], ["start_walk=3", "velocity_drift=0.05"]])
+def test_resume_reproduces_an_uninterrupted_run(tmp_path, overrides):
     a, b = tmp_path / "a", tmp_path / "b"
-    summary = train(TINY, a, progress=False)
+    config = TINY.with_overrides(overrides)
+    summary = train(config, a, progress=False)
     assert summary["step"] == 6 and summary["bad_steps"] == 0
     ref = metrics(a)
     assert [m["step"] for m in ref] == list(range(1, 7))
 
-    train(TINY, b, progress=False, stop_after=3)  # checkpoint at 2 and at the stop (3)
+    train(config, b, progress=False, stop_after=3)  # checkpoint at 2 and at the stop (3)
     assert metrics(b) == ref[:3]
-    train(TINY, b, resume=True, progress=False, stop_after=1)  # step 4 (a checkpoint step)
+    train(config, b, resume=True, progress=False, stop_after=1)  # step 4 (a checkpoint step)
     kept = tmp_path / "step4.safetensors"
     shutil.copy(b / "last.safetensors", kept)
-    train(TINY, b, resume=True, progress=False, stop_after=1)  # step 5, logged and saved
+    train(config, b, resume=True, progress=False, stop_after=1)  # step 5, logged and saved
     shutil.copy(kept, b / "last.safetensors")  # as if it had crashed before saving step 5
-    train(TINY, b, resume=True, progress=False)
+    train(config, b, resume=True, progress=False)
     assert metrics(b) == ref  # line 5 was dropped and re-logged identically
     final_a, final_b = (
         load_checkpoint(a / "last.safetensors"),
@@ -305,6 +308,31 @@ def test_velocity_drift_spreads_the_permuted_batch_along_a_line():
     assert np.linalg.norm(plain.positions[0, -1]) < 2.0
 
 
+def test_start_walk_starts_each_batch_where_a_gradient_free_walk_from_g0_ends():
+    model = build_encoder(TINY, torch.Generator().manual_seed(0))
+    rng = np.random.default_rng(4)
+    assert start_state(model, TINY, rng) is None  # off: the learnt g0, and no draw
+    assert rng.bit_generator.state == np.random.default_rng(4).bit_generator.state
+    config = TINY.with_overrides(["start_walk=7"])
+    walk = np.random.default_rng(4).uniform(-0.15, 0.15, size=(1, 7, 2))  # the same draws
+    with torch.no_grad():
+        expected = model(torch.as_tensor(walk, dtype=torch.float32))[0, -1]
+    g_start = start_state(model, config, rng)
+    torch.testing.assert_close(g_start, expected)
+    assert not torch.allclose(g_start, start_state(model, config, rng))  # a new start per batch
+    batch = sample_batch(config, rng)
+    g, _ = batch_states(model, batch, g_start)
+    torch.testing.assert_close(g[0], g_start)
+    v = torch.as_tensor(batch.velocities[batch.perms[2]], dtype=torch.float32)
+    with torch.no_grad():
+        direct = model(v[None], g_start[None])[0]
+    n_steps = batch.positions.shape[1]
+    torch.testing.assert_close(g[1 + 2 * n_steps : 1 + 3 * n_steps].detach(), direct)
+    compute_losses(model, batch, config, g_start=g_start)["loss"].backward()
+    assert model.g0_param.grad is None  # g0 reaches the loss only through the walk
+    assert model.mlp[-1].weight.grad.abs().sum() > 0
+
+
 def test_batch_states_are_the_start_then_each_permuted_trajectory():
     batch = sample_batch(TINY, np.random.default_rng(1))
     model = build_encoder(TINY, torch.Generator().manual_seed(0))
@@ -340,8 +368,8 @@ def test_curriculum_switches_batches_and_restarts_the_plateau_and_best_records(
     shapes = []
     real = train_mod.compute_losses
 
-    def loss_is_t(model, batch, config, generator=None):
-        out = real(model, batch, config, generator)
+    def loss_is_t(model, batch, config, generator=None, g_start=None):
+        out = real(model, batch, config, generator, g_start)
         shapes.append(batch.positions.shape[:2])
         return {**out, "loss": out["loss"] * 0 + float(batch.positions.shape[1])}
 

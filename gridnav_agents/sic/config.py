@@ -37,7 +37,11 @@ class SICConfig:
     (not in the paper; uniform velocities only; default 0): every sequence's steps get a mean of
     that many metres per step in a direction drawn per sequence, so the batch's trajectories
     spread along a line of ``velocity_drift · T`` metres while still sharing start and end
-    (``gridnav_env.motion.UniformVelocity``'s ``drift``).
+    (``gridnav_env.motion.UniformVelocity``'s ``drift``). ``start_walk`` (not in the paper;
+    default 0: every batch starts at the learnt ``g0``): each batch starts instead from the state
+    the encoder reaches from ``g0`` after that many steps drawn like the batch's, without
+    gradient, so the start state differs from batch to batch and the code cannot anchor to one
+    origin state.
     Curriculum (not in the paper): from optimizer step ``curriculum_step`` on (``None``: never),
     batches hold ``curriculum_batch_size`` permutations of ``curriculum_seq_len`` steps, e.g.
     longer rollouts whose pair distances reach past a lattice grown on short ones (see
@@ -97,6 +101,7 @@ class SICConfig:
     smooth_dt: float = 0.05
     smooth_speed_mean: float = 0.08
     velocity_drift: float = 0.0
+    start_walk: int = 0
     curriculum_step: int | None = None
     curriculum_batch_size: int = 16
     curriculum_seq_len: int = 160
@@ -155,6 +160,8 @@ class SICConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
         if self.lr_warmup < 0:
             raise ValueError(f"lr_warmup must be >= 0 steps, got {self.lr_warmup!r}")
+        if self.start_walk < 0:
+            raise ValueError(f"start_walk must be >= 0 steps, got {self.start_walk!r}")
         if self.identity_init is not None and not (
             math.isfinite(self.identity_init) and self.identity_init >= 0
         ):

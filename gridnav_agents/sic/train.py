@@ -45,6 +45,7 @@ __all__ = [
     "compute_losses",
     "pretrain_main",
     "sample_batch",
+    "start_state",
     "train",
 ]
 
@@ -81,30 +82,51 @@ def build_encoder(config: SICConfig, generator: torch.Generator | None = None) -
     return model
 
 
+def _motion(config: SICConfig) -> UniformVelocity | SmoothMotion:
+    if config.velocity == "uniform":
+        return UniformVelocity(config.max_step, drift=config.velocity_drift)
+    return SmoothMotion(dt=config.smooth_dt, speed_mean=config.smooth_speed_mean)
+
+
 def sample_batch(config: SICConfig, rng: np.random.Generator, step: int = 0) -> PermutedRollout:
     """One batch for optimizer step ``step``: ``B`` trajectories of ``T`` steps from the origin,
     ``(B, T) = config.batch_shape(step)``."""
-    if config.velocity == "uniform":
-        motion = UniformVelocity(config.max_step, drift=config.velocity_drift)
-    else:
-        motion = SmoothMotion(dt=config.smooth_dt, speed_mean=config.smooth_speed_mean)
     sampler = permuted_rollouts if config.permute else independent_rollouts
     n_traj, n_steps = config.batch_shape(step)
-    return sampler(n_traj, n_steps, rng, motion=motion)
+    return sampler(n_traj, n_steps, rng, motion=_motion(config))
 
 
-def batch_states(model: SICEncoder, batch: PermutedRollout) -> tuple[torch.Tensor, np.ndarray]:
+def start_state(
+    model: SICEncoder, config: SICConfig, rng: np.random.Generator
+) -> torch.Tensor | None:
+    """The shared start state of the next batch: ``None`` (the learnt ``g0``) unless
+    ``config.start_walk`` is set, then the state ``(N,)`` the encoder reaches from ``g0`` after
+    that many steps drawn from ``rng`` like the batch's (no gradient flows through it)."""
+    if config.start_walk == 0:
+        return None
+    walk = _motion(config).rollout(1, config.start_walk, rng).velocities
+    v = torch.as_tensor(walk, dtype=torch.float32, device=model.g0_param.device)
+    with torch.no_grad():
+        return model(v)[0, -1]
+
+
+def batch_states(
+    model: SICEncoder, batch: PermutedRollout, g_start: torch.Tensor | None = None
+) -> tuple[torch.Tensor, np.ndarray]:
     """Every state of a batch and where it was: ``g (1 + B·T, N)`` and ``x (1 + B·T, 2)`` metres.
 
-    Row 0 is the shared start ``g0`` at ``batch.start``, then each trajectory's ``T`` states.
+    Row 0 is the shared start state at ``batch.start`` (``g_start``, default the learnt ``g0``),
+    then each trajectory's ``T`` states.
     """
     device = model.g0_param.device
+    g0 = model.g0 if g_start is None else g_start
     v = torch.as_tensor(batch.velocities, dtype=torch.float32, device=device)
+    starts = g0.expand(len(batch.positions), -1)
     if batch.perms is not None:  # MLP on the T distinct velocities only
-        states = model.forward_indexed(v, torch.as_tensor(batch.perms, device=device))
+        states = model.forward_indexed(v, torch.as_tensor(batch.perms, device=device), starts)
     else:
-        states = model(v)
-    g_all = torch.cat([model.g0[None], states.reshape(-1, states.shape[-1])])
+        states = model(v, starts)
+    g_all = torch.cat([g0[None], states.reshape(-1, states.shape[-1])])
     x_all = np.concatenate([np.asarray(batch.start)[None], batch.positions.reshape(-1, 2)])
     return g_all, x_all
 
@@ -114,13 +136,15 @@ def compute_losses(
     batch: PermutedRollout,
     config: SICConfig,
     generator: torch.Generator | None = None,
+    g_start: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor | None]:
     """The four losses and their weighted sum ``"loss"`` for one batch (eq. 8, per-pair means).
 
     A loss whose λ is 0 is skipped if expensive (separation: ``None``), else still reported.
-    ``generator`` draws the states kept when ``config.pair_subsample`` is set.
+    ``generator`` draws the states kept when ``config.pair_subsample`` is set; ``g_start`` is
+    the batch's start state (:func:`start_state`; default the learnt ``g0``).
     """
-    g_all, x_all = batch_states(model, batch)
+    g_all, x_all = batch_states(model, batch, g_start)
     n_traj, n_steps = batch.positions.shape[:2]
     n = g_all.shape[1]
     states = g_all[1:].reshape(n_traj, n_steps, n)
@@ -288,7 +312,8 @@ def train(
                 finite = True
                 for _ in range(config.accumulate):
                     batch = sample_batch(config, np_rng, state["step"])
-                    losses = compute_losses(model, batch, config, torch_gen)
+                    g_start = start_state(model, config, np_rng)
+                    losses = compute_losses(model, batch, config, torch_gen, g_start)
                     if not torch.isfinite(losses["loss"]).item():
                         finite = False
                         break
