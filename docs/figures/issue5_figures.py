@@ -109,7 +109,7 @@ def separation(runs: list[str], out: str) -> None:
         resolve_checkpoint,
     )
     from gridnav_agents.sic.losses import separation_profile
-    from gridnav_agents.sic.train import batch_states, sample_batch
+    from gridnav_agents.sic.train import batch_states, sample_batch, start_state
 
     edges = np.arange(0.0, 3.05, 0.05)
     mid = (edges[:-1] + edges[1:]) / 2
@@ -121,8 +121,10 @@ def separation(runs: list[str], out: str) -> None:
         counts, sums = np.zeros(len(mid)), np.zeros(len(mid))
         for _ in range(4):
             with torch.no_grad():
-                # the batches of the checkpoint's step (a curriculum changes their shape)
-                g, x = batch_states(model, sample_batch(config, rng, ckpt.meta["step"]))
+                # the batches of the checkpoint's step (a curriculum changes their shape),
+                # from the start state training used (start_walk)
+                batch = sample_batch(config, rng, ckpt.meta["step"])
+                g, x = batch_states(model, batch, start_state(model, config, rng))
             c, k = separation_profile(g, x, config.sigma_g, edges)
             counts, sums = counts + c, sums + np.nan_to_num(k) * c
         kernel = sums / np.maximum(counts, 1)

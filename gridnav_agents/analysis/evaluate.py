@@ -200,7 +200,6 @@ def _analyze_box(
     }
     arrays = {
         "act": flat_act,
-        "pos": flat_pos,
         "active": active,
         "wavevectors": wavevectors,
         "maps": maps,
