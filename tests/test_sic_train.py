@@ -258,6 +258,27 @@ def test_identity_init_keeps_the_state_and_every_unit_active():
     assert not torch.allclose(default.transition(torch.zeros(1, 2))[0], torch.eye(16), atol=0.05)
 
 
+@pytest.mark.parametrize("identity_init", ["0.1", "none"])
+def test_init_gain_spread_scales_each_units_row_of_the_transition(identity_init):
+    # Same generator, spread 4: row i of W(v) - I (its velocity-dependent part and the bias's
+    # random part) is row i of the uniform encoder's times 4 ** (i / 15 - 1/2), from 1/2 to 2.
+    base = TINY.with_overrides(["n_units=16", f"identity_init={identity_init}"])
+    uniform = build_encoder(base, torch.Generator().manual_seed(3))
+    spread = build_encoder(
+        base.with_overrides(["init_gain_spread=4"]), torch.Generator().manual_seed(3)
+    )
+    gain = 4.0 ** (torch.arange(16) / 15 - 0.5)
+    eye = torch.eye(16) if identity_init != "none" else torch.zeros(16, 16)
+    for v in ([[0.0, 0.0]], [[0.05, -0.1]]):
+        w_uniform = uniform.transition(torch.tensor(v))[0] - eye
+        w_spread = spread.transition(torch.tensor(v))[0] - eye
+        assert torch.allclose(w_spread, gain[:, None] * w_uniform, atol=1e-6)
+    assert gain[0] == pytest.approx(0.5) and gain[-1] == pytest.approx(2.0)
+    for bad in (0.5, float("inf")):
+        with pytest.raises(ValueError, match="init_gain_spread"):
+            SICConfig(init_gain_spread=bad)
+
+
 def test_lr_warmup_ramps_the_step_and_leaves_the_scheduler_lr(monkeypatch):
     seen = []
     model = torch.nn.Linear(1, 1)

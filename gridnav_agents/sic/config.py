@@ -27,7 +27,12 @@ class SICConfig:
     ``mlp_layers`` (3 Linear layers), ``identity_init`` (``None``: PyTorch's default init, as
     the paper; a number ``s``: the MLP's last layer is scaled by ``s`` and the identity added
     to its bias, so ``W(v)`` starts as ``I + s·(default init)``: the state persists and every
-    unit is active from the first step).
+    unit is active from the first step). ``init_gain_spread`` (not in the paper; default 1:
+    every unit alike): the MLP's initial output for unit ``i``'s row of ``W(v)`` (weights and
+    the bias's random part) is scaled by ``spread ** (i / (N - 1) - 1/2)``, so at the start
+    the units' velocity gains rise smoothly by that factor across the population, a gradient
+    that breaks the symmetry between units without choosing any period or grouping. Nothing
+    is drawn for it.
 
     Data: ``batch_size`` (B, 130) trajectories of ``seq_len`` (T, 60) steps; ``permute`` (paper:
     the B trajectories are permutations of one velocity sequence; ``False``: B independent
@@ -92,6 +97,7 @@ class SICConfig:
     mlp_hidden: int = 128
     mlp_layers: int = 3
     identity_init: float | None = None
+    init_gain_spread: float = 1.0
     # data
     batch_size: int = 130
     seq_len: int = 60
@@ -167,6 +173,10 @@ class SICConfig:
         ):
             raise ValueError(
                 f"identity_init must be None or a finite number >= 0, got {self.identity_init!r}"
+            )
+        if not (math.isfinite(self.init_gain_spread) and self.init_gain_spread >= 1):
+            raise ValueError(
+                f"init_gain_spread must be a finite number >= 1, got {self.init_gain_spread!r}"
             )
         if self.coniso_max_step is not None and not (
             math.isfinite(self.coniso_max_step) and self.coniso_max_step > 0

@@ -65,7 +65,8 @@ def resolve_device(name: str) -> torch.device:
 
 
 def build_encoder(config: SICConfig, generator: torch.Generator | None = None) -> SICEncoder:
-    """The encoder described by ``config`` (weights from ``generator``, ``identity_init``)."""
+    """The encoder described by ``config`` (weights from ``generator``, ``identity_init``,
+    ``init_gain_spread``)."""
     model = SICEncoder(
         n_units=config.n_units,
         mlp_hidden=config.mlp_hidden,
@@ -74,11 +75,16 @@ def build_encoder(config: SICConfig, generator: torch.Generator | None = None) -
         dt=config.dt,
         generator=generator,
     )
-    if config.identity_init is not None:
-        last = model.mlp[-1]
-        with torch.no_grad():
+    last, n = model.mlp[-1], config.n_units
+    with torch.no_grad():
+        if config.init_gain_spread != 1:  # row i of W(v) is outputs i·N .. i·N + N - 1
+            gain = config.init_gain_spread ** (torch.arange(n) / max(n - 1, 1) - 0.5)
+            rows = gain.repeat_interleave(n)
+            last.weight.mul_(rows[:, None])
+            last.bias.mul_(rows)
+        if config.identity_init is not None:
             last.weight.mul_(config.identity_init)
-            last.bias.mul_(config.identity_init).add_(torch.eye(config.n_units).flatten())
+            last.bias.mul_(config.identity_init).add_(torch.eye(n).flatten())
     return model
 
 
