@@ -4,6 +4,7 @@
     python docs/figures/issue5_figures.py evals EVALS.jsonl --out docs/figures/i5_evals.png
     python docs/figures/issue5_figures.py emergence LOG [LOG ...] --out i5_emergence.png
     python docs/figures/issue5_figures.py separation RUN [RUN ...] --out i5_separation.png
+    python docs/figures/issue5_figures.py ideal PRESET [KEY=VALUE ...] [RUN ...] --out F.jsonl
 
 ``curves``: the four losses of each run's ``metrics.jsonl`` against training seconds.
 ``emergence``: frac_grid, median gridness, active units and decoding error against training
@@ -14,6 +15,16 @@ batches (seed 0): eq. 4's kernel against the pairs' distance, the share of pairs
 cumulative share of the loss (``gridnav_agents.sic.losses.separation_profile``); one JSON line
 per run on stdout (pair-distance median and 90th percentile, the aliasing share: the kernel
 above the far-pair floor past 0.5 m, as a share of the far-pair loss).
+``ideal``: the loss (eq. 8 without conformal isometry, per-pair means) that hand-built grid
+codes reach on 3 of the preset's training batches (seed 0), each position function averaged
+over 2 random placements of the lattice: unit ``i`` fires ``exp(κ (s_i(x) - 1))``, ``s_i`` the
+three-cosine grid of ``gridnav_agents.analysis.synthetic.grid_rate`` with its phase on a regular
+sub-lattice of the unit cell, plus one constant unit of share ``c``; ``g`` = NormReLU of that.
+A function of position has invariance only from pairs up to σx apart. Nelder-Mead from a few
+starts finds the best code of one module (121 units: spacing, κ, c) and of two modules (64 +
+64 units: spacing, spacing ratio, relative orientation, κ each, relative amplitude, c); one
+JSON line each, also written to ``--out``. Arguments without ``=`` are trained runs (or
+``pretrained``): their losses on the same batches, without the conformal-isometry term.
 ``evals``: frac_grid, best gridness and decoding error of periodic ``analyze`` evaluations (one
 JSON object a line with ``run``, ``train_s``, ``frac_grid``, ``max_g``, ``decoding_error_m`` or
 ``dec_err``, ``chance``), as written by the probe evaluations of issue 5.
@@ -155,9 +166,109 @@ def separation(runs: list[str], out: str) -> None:
     _finish(fig, axes, labels, "pair distance in space (m), training batches", out)
 
 
+def _ideal_code(x, modules, const):
+    """NormReLU of the rates at ``x (P, 2)`` m of ``modules`` [(spacing m, orientation deg,
+    units (a square: phases on a q×q sub-lattice), κ, amplitude)], plus a constant unit."""
+    import numpy as np
+
+    from gridnav_agents.analysis.synthetic import grid_rate
+
+    parts = []
+    for spacing, orient, units, kappa, amp in modules:
+        q = int(round(np.sqrt(units)))
+        u = np.stack(np.meshgrid(np.arange(q) / q, np.arange(q) / q), -1).reshape(-1, 1, 2)
+        ang = np.deg2rad([orient, orient + 60.0])
+        basis = spacing * np.stack([np.cos(ang), np.sin(ang)], -1)  # (2, 2) lattice vectors
+        phases = (u @ basis)[:, 0]  # (q², 2) offsets within the unit cell
+        s = grid_rate(x[:, None, :], spacing, orient, phases)  # (P, q²) in [0, 1]
+        parts.append(amp * np.exp(kappa * (s - 1)))
+    r = np.concatenate(parts, 1)
+    r = r / np.linalg.norm(r, axis=1, keepdims=True)
+    return np.concatenate([r * np.sqrt(1 - const**2), np.full((len(r), 1), const)], 1)
+
+
+def ideal(args: list[str], out: str) -> None:
+    import numpy as np
+    import torch
+    from scipy.optimize import minimize
+
+    from gridnav_agents.sic import PRESETS
+    from gridnav_agents.sic.checkpoint import load_encoder
+    from gridnav_agents.sic.losses import capacity_loss, pairwise_losses
+    from gridnav_agents.sic.train import compute_losses, sample_batch
+
+    runs = [a for a in args[1:] if "=" not in a]
+    overrides = [a for a in args[1:] if "=" in a]
+    config, setting = PRESETS[args[0]].with_overrides(overrides), " ".join([args[0], *overrides])
+    rng = np.random.default_rng(0)
+    batches = [sample_batch(config, rng) for _ in range(3)]
+    xs = [np.concatenate([np.asarray(b.start)[None], b.positions.reshape(-1, 2)]) for b in batches]
+    shifts = rng.uniform(-5, 5, size=(2, 2))  # metres: where the lattice sits
+    turns = rng.uniform(0, np.pi, size=2)  # radians: how it is turned
+
+    def losses(modules, const):
+        rows = []
+        for x in xs:
+            for shift, turn in zip(shifts, turns, strict=True):
+                rot = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+                g = torch.as_tensor(_ideal_code(x @ rot + shift, modules, const))
+                sep, inv = pairwise_losses(g, x, config.sigma_x, config.sigma_g)
+                rows.append([float(sep), float(inv), float(capacity_loss(g))])
+        sep, inv, cap = np.mean(rows, 0)
+        total = config.lambda_sep * sep + config.lambda_inv * inv + config.lambda_cap * cap
+        return {"loss": total, "separation": sep, "invariance": inv, "capacity": cap}
+
+    def one(p):
+        return [(p[0], 0.0, 121, p[1], 1.0)], p[2]
+
+    def two(p):
+        return [(p[0], 0.0, 64, p[3], 1.0), (p[0] * p[1], p[2], 64, p[4], p[5])], p[6]
+
+    def valid(p, kind):
+        spacing, kappas, c = p[0], (p[1],) if kind == "one" else (p[3], p[4]), p[-1]
+        ok = spacing > 0.2 and min(kappas) > 0.05 and 0 <= c < 0.99
+        return ok and (kind == "one" or (p[1] >= 1 and p[5] > 0))
+
+    starts = {
+        "one": ([1.2, 30, 0.76], [1.8, 30, 0.76], [0.8, 15, 0.7]),
+        "two": ([0.8, 1.45, 30, 20, 20, 1.2, 0.76], [1.0, 1.6, 20, 25, 25, 1.0, 0.76]),
+    }
+    lines = []
+    for run in runs:  # trained encoders on the same batches, weighted by this setting's λs
+        model = load_encoder(run).eval()
+        with torch.no_grad():
+            parts = [compute_losses(model, b, config) for b in batches]
+        row = {k: float(np.mean([float(p[k]) for p in parts])) for k in parts[0]}
+        row["loss"] -= config.lambda_coniso * row.pop("conformal_isometry")
+        row = {k: round(v, 4) for k, v in row.items()}
+        lines.append(json.dumps({"setting": setting, "run": run} | row))
+        print(lines[-1], flush=True)
+    for kind, build, fev in (("one", one, 150), ("two", two, 300)):
+
+        def f(p, kind=kind, build=build):
+            return losses(*build(p))["loss"] if valid(p, kind) else 10.0
+
+        best = min(
+            (minimize(f, x0, method="Nelder-Mead", options={"maxfev": fev}) for x0 in starts[kind]),
+            key=lambda r: r.fun,
+        )
+        modules, const = build(best.x)
+        row = {"setting": setting, "modules": len(modules), "constant_share": const**2}
+        row["units"] = [m[2] for m in modules]
+        row["spacing_m"] = [m[0] for m in modules]
+        row["orientation_deg"] = [m[1] for m in modules]
+        row["kappa"] = [m[3] for m in modules]
+        row["amplitude"] = [m[4] for m in modules]
+        row |= losses(modules, const)
+        row = {k: np.round(v, 4).tolist() if not isinstance(v, str) else v for k, v in row.items()}
+        lines.append(json.dumps(row))
+        print(lines[-1], flush=True)
+    Path(out).write_text("\n".join(lines) + "\n")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("kind", choices=["curves", "evals", "emergence", "separation"])
+    p.add_argument("kind", choices=["curves", "evals", "emergence", "separation", "ideal"])
     p.add_argument("inputs", nargs="+")
     p.add_argument("--out", required=True)
     a = p.parse_args()
@@ -167,6 +278,8 @@ def main() -> None:
         emergence(a.inputs, a.out)
     elif a.kind == "separation":
         separation(a.inputs, a.out)
+    elif a.kind == "ideal":
+        ideal(a.inputs, a.out)
     else:
         evals(a.inputs[0], a.out)
 
