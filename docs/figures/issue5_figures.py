@@ -205,12 +205,12 @@ def ideal(args: list[str], out: str) -> None:
     xs = [np.concatenate([np.asarray(b.start)[None], b.positions.reshape(-1, 2)]) for b in batches]
     shifts = rng.uniform(-5, 5, size=(2, 2))  # metres: where the lattice sits
     turns = rng.uniform(0, np.pi, size=2)  # radians: how it is turned
+    rots = [np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) for a in turns]
 
     def losses(modules, const):
         rows = []
         for x in xs:
-            for shift, turn in zip(shifts, turns, strict=True):
-                rot = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+            for shift, rot in zip(shifts, rots, strict=True):
                 g = torch.as_tensor(_ideal_code(x @ rot + shift, modules, const))
                 sep, inv = pairwise_losses(g, x, config.sigma_x, config.sigma_g)
                 rows.append([float(sep), float(inv), float(capacity_loss(g))])
@@ -224,10 +224,10 @@ def ideal(args: list[str], out: str) -> None:
     def two(p):
         return [(p[0], 0.0, 64, p[3], 1.0), (p[0] * p[1], p[2], 64, p[4], p[5])], p[6]
 
-    def valid(p, kind):
-        spacing, kappas, c = p[0], (p[1],) if kind == "one" else (p[3], p[4]), p[-1]
-        ok = spacing > 0.2 and min(kappas) > 0.05 and 0 <= c < 0.99
-        return ok and (kind == "one" or (p[1] >= 1 and p[5] > 0))
+    def valid(modules, const):  # modules in rising spacing, each wider than 0.2 m
+        spacings = [m[0] for m in modules]
+        ok = all(m[3] > 0.05 and m[4] > 0 for m in modules) and 0 <= const < 0.99
+        return ok and spacings[0] > 0.2 and spacings == sorted(spacings)
 
     starts = {
         "one": ([1.2, 30, 0.76], [1.8, 30, 0.76], [0.8, 15, 0.7]),
@@ -245,8 +245,9 @@ def ideal(args: list[str], out: str) -> None:
         print(lines[-1], flush=True)
     for kind, build, fev in (("one", one, 150), ("two", two, 300)):
 
-        def f(p, kind=kind, build=build):
-            return losses(*build(p))["loss"] if valid(p, kind) else 10.0
+        def f(p, build=build):
+            code = build(p)
+            return losses(*code)["loss"] if valid(*code) else 10.0
 
         best = min(
             (minimize(f, x0, method="Nelder-Mead", options={"maxfev": fev}) for x0 in starts[kind]),
