@@ -5,6 +5,7 @@
     python docs/figures/issue5_figures.py emergence LOG [LOG ...] --out i5_emergence.png
     python docs/figures/issue5_figures.py separation RUN [RUN ...] --out i5_separation.png
     python docs/figures/issue5_figures.py ideal PRESET [KEY=VALUE ...] [RUN ...] --out F.jsonl
+    python docs/figures/issue5_figures.py periods RUN [RUN ...] --out P.jsonl
 
 ``curves``: the four losses of each run's ``metrics.jsonl`` against training seconds.
 ``emergence``: frac_grid, median gridness, active units and decoding error against training
@@ -25,6 +26,14 @@ starts finds the best code of one module (121 units: spacing, κ, c) and of two 
 64 units: spacing, spacing ratio, relative orientation, κ each, relative amplitude, c); one
 JSON line each, also written to ``--out``. Arguments without ``=`` are trained runs (or
 ``pretrained``): their losses on the same batches, without the conformal-isometry term.
+``periods``: each active unit's period, the distance to the nearest peak of its
+autocorrelogram (metres), and that peak's axis (degrees in [0, 180)), in a 2 m box on the
+trajectories of ``gridnav analyze --boxes 2``. Unlike the analysis's spacing (the mean over six
+peaks), it is the lattice side of a square lattice and the period of a band. One JSON line per
+run to ``--out``. Units fall into groups where the sorted periods jump by more than 15 %
+(``detect_modules``' rule; groups of at least 5 units), and each group gets
+``module_coherence`` and ``module_locking`` R² on held-out trajectories, as ``analyze`` gives
+hexagonal modules. The line without the per-unit lists goes to stdout.
 ``evals``: frac_grid, best gridness and decoding error of periodic ``analyze`` evaluations (one
 JSON object a line with ``run``, ``train_s``, ``frac_grid``, ``max_g``, ``decoding_error_m`` or
 ``dec_err``, ``chance``), as written by the probe evaluations of issue 5.
@@ -267,9 +276,84 @@ def ideal(args: list[str], out: str) -> None:
     Path(out).write_text("\n".join(lines) + "\n")
 
 
+def periods(runs: list[str], out: str) -> None:
+    """Each unit's period: the distance to its autocorrelogram's nearest peak, and its axis;
+    groups of units by period, and whether each group is coherent and locked to the others."""
+    import numpy as np
+
+    from gridnav_agents.analysis import autocorrelogram, grid_scores, ratemaps, run_encoder
+    from gridnav_agents.analysis.gridness import _peaks
+    from gridnav_agents.analysis.modules import _split_gaps, module_coherence, module_locking
+    from gridnav_agents.analysis.runner import (
+        default_trajectory_size,
+        mean_motion_step,
+        step_subsample,
+    )
+    from gridnav_agents.sic import load_encoder
+    from gridnav_env import Arena, SmoothMotion
+
+    arena, bin_size, motion = Arena.box(2.0), 0.05, SmoothMotion()
+    lines = []
+    for run in runs:  # the trajectories of `gridnav analyze --boxes 2`
+        encoder = load_encoder(run)
+        k = step_subsample(encoder, motion)
+        n_traj, n_steps = default_trajectory_size(2.0, k * mean_motion_step(motion), 2000.0)
+        rng = np.random.default_rng(0)
+        act, pos = run_encoder(
+            encoder, arena, n_steps, rng, n_traj=n_traj, motion=motion, subsample=k
+        )
+        n_test = max(1, min(len(act) // 4, 16))  # held-out trajectories, as in `analyze`
+        test = act[:n_test].reshape(-1, act.shape[-1])
+        train = act[n_test:].reshape(-1, act.shape[-1])
+        act, pos = act.reshape(-1, act.shape[-1]), pos.reshape(-1, 2)
+        maps = ratemaps(act, pos, arena, bin_size)
+        sac = autocorrelogram(maps)
+        g90 = grid_scores(maps, sac=sac).score_90
+        active = act.max(0) > 1e-3 * act.max()
+        period, axis = np.full(len(maps), np.nan), np.full(len(maps), np.nan)
+        for i in np.flatnonzero(active):
+            p = _peaks(sac[i], 0.1)
+            if len(p):
+                near = p[np.argmin(np.hypot(p[:, 0], p[:, 1]))]
+                period[i] = np.hypot(*near) * bin_size
+                axis[i] = np.rad2deg(np.arctan2(near[1], near[0])) % 180.0
+        # Groups by detect_modules' rule (sorted periods jump by > 15 %), of >= 5 units each.
+        ok = np.flatnonzero(np.isfinite(period))
+        labels = np.full(len(maps), -1)
+        labels[ok] = _split_gaps(np.log(period[ok]), np.log1p(0.15))
+        keep = np.flatnonzero(np.bincount(labels[ok]) >= 5)
+        labels = np.where(np.isin(labels, keep), np.searchsorted(keep, labels), -1)
+        units = [np.flatnonzero(labels == m) for m in range(len(keep))]
+        row = {
+            "run": run,
+            "n_active": int(active.sum()),
+            "n_square": int(np.sum(g90[active] > 0.3)),
+            "groups": [
+                {
+                    "units": len(u),
+                    "period_m": round(float(np.median(period[u])), 3),
+                    "axis_deg": round(float(np.median(axis[u])), 1),
+                }
+                for u in units
+            ],
+        }
+        if units:
+            row["coherence_r2"] = np.round(module_coherence(train, test, labels), 3).tolist()
+        if len(units) > 1:  # row i: how well group j's activity predicts group i's units
+            lock = np.round(module_locking(train, test, labels), 3)
+            row["locking_r2"] = [[None if np.isnan(v) else v for v in r] for r in lock.tolist()]
+        print(json.dumps(row), flush=True)
+        row["period_m"] = np.round(period[active], 3).tolist()
+        row["axis_deg"] = np.round(axis[active], 1).tolist()
+        lines.append(json.dumps(row))
+    Path(out).write_text("\n".join(lines) + "\n")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("kind", choices=["curves", "evals", "emergence", "separation", "ideal"])
+    p.add_argument(
+        "kind", choices=["curves", "evals", "emergence", "separation", "ideal", "periods"]
+    )
     p.add_argument("inputs", nargs="+")
     p.add_argument("--out", required=True)
     a = p.parse_args()
@@ -281,6 +365,8 @@ def main() -> None:
         separation(a.inputs, a.out)
     elif a.kind == "ideal":
         ideal(a.inputs, a.out)
+    elif a.kind == "periods":
+        periods(a.inputs, a.out)
     else:
         evals(a.inputs[0], a.out)
 
