@@ -282,8 +282,9 @@ def periods(runs: list[str], out: str) -> None:
     import numpy as np
 
     from gridnav_agents.analysis import autocorrelogram, grid_scores, ratemaps, run_encoder
+    from gridnav_agents.analysis.evaluate import _active_units
     from gridnav_agents.analysis.gridness import _peaks
-    from gridnav_agents.analysis.modules import _split_gaps, module_coherence, module_locking
+    from gridnav_agents.analysis.modules import detect_modules, module_coherence, module_locking
     from gridnav_agents.analysis.runner import (
         default_trajectory_size,
         mean_motion_step,
@@ -309,7 +310,7 @@ def periods(runs: list[str], out: str) -> None:
         maps = ratemaps(act, pos, arena, bin_size)
         sac = autocorrelogram(maps)
         g90 = grid_scores(maps, sac=sac).score_90
-        active = act.max(0) > 1e-3 * act.max()
+        active = _active_units(act)
         period, axis = np.full(len(maps), np.nan), np.full(len(maps), np.nan)
         for i in np.flatnonzero(active):
             p = _peaks(sac[i], 0.1)
@@ -317,13 +318,12 @@ def periods(runs: list[str], out: str) -> None:
                 near = p[np.argmin(np.hypot(p[:, 0], p[:, 1]))]
                 period[i] = np.hypot(*near) * bin_size
                 axis[i] = np.rad2deg(np.arctan2(near[1], near[0])) % 180.0
-        # Groups by detect_modules' rule (sorted periods jump by > 15 %), of >= 5 units each.
-        ok = np.flatnonzero(np.isfinite(period))
-        labels = np.full(len(maps), -1)
-        labels[ok] = _split_gaps(np.log(period[ok]), np.log1p(0.15))
-        keep = np.flatnonzero(np.bincount(labels[ok]) >= 5)
-        labels = np.where(np.isin(labels, keep), np.searchsorted(keep, labels), -1)
-        units = [np.flatnonzero(labels == m) for m in range(len(keep))]
+        # The module rule on the periods of every unit that has one, groups of >= 5 units.
+        eligible = np.where(np.isfinite(period), 1.0, np.nan)
+        labels = detect_modules(
+            maps, bin_size, min_units=5, gridness=eligible, spacing_m=period, orientation_deg=axis
+        ).labels
+        units = [np.flatnonzero(labels == m) for m in range(labels.max() + 1)]
         row = {
             "run": run,
             "n_active": int(active.sum()),
@@ -343,8 +343,8 @@ def periods(runs: list[str], out: str) -> None:
             lock = np.round(module_locking(train, test, labels), 3)
             row["locking_r2"] = [[None if np.isnan(v) else v for v in r] for r in lock.tolist()]
         print(json.dumps(row), flush=True)
-        row["period_m"] = np.round(period[active], 3).tolist()
-        row["axis_deg"] = np.round(axis[active], 1).tolist()
+        for key, values, digits in (("period_m", period, 3), ("axis_deg", axis, 1)):
+            row[key] = [None if np.isnan(v) else v for v in np.round(values[active], digits)]
         lines.append(json.dumps(row))
     Path(out).write_text("\n".join(lines) + "\n")
 
