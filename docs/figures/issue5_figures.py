@@ -196,7 +196,10 @@ def _ideal_code(x, modules, const):
     return np.concatenate([r * np.sqrt(1 - const**2), np.full((len(r), 1), const)], 1)
 
 
-def ideal(args: list[str], out: str) -> None:
+def ideal(args: list[str], out: str, n_batches: int = 3, n_placements: int = 2) -> None:
+    """The best hand-built one- and two-module codes under a setting's losses (Nelder-Mead),
+    averaged over ``n_batches`` training batches and ``n_placements`` placements of the lattice;
+    trained runs named among ``args`` are scored on the same batches."""
     import numpy as np
     import torch
     from scipy.optimize import minimize
@@ -210,10 +213,12 @@ def ideal(args: list[str], out: str) -> None:
     overrides = [a for a in args[1:] if "=" in a]
     config, setting = PRESETS[args[0]].with_overrides(overrides), " ".join([args[0], *overrides])
     rng = np.random.default_rng(0)
-    batches = [sample_batch(config, rng) for _ in range(3)]
+    if n_batches < 1 or n_placements < 1:
+        raise ValueError(f"need at least one batch and placement, got {n_batches}, {n_placements}")
+    batches = [sample_batch(config, rng) for _ in range(3)][:n_batches]
     xs = [np.concatenate([np.asarray(b.start)[None], b.positions.reshape(-1, 2)]) for b in batches]
-    shifts = rng.uniform(-5, 5, size=(2, 2))  # metres: where the lattice sits
-    turns = rng.uniform(0, np.pi, size=2)  # radians: how it is turned
+    shifts = rng.uniform(-5, 5, size=(2, 2))[:n_placements]  # metres: where the lattice sits
+    turns = rng.uniform(0, np.pi, size=2)[:n_placements]  # radians: how it is turned
     rots = [np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) for a in turns]
 
     def losses(modules, const):
@@ -356,6 +361,8 @@ def main() -> None:
     )
     p.add_argument("inputs", nargs="+")
     p.add_argument("--out", required=True)
+    p.add_argument("--batches", type=int, default=3, help="ideal: training batches (1-3)")
+    p.add_argument("--placements", type=int, default=2, help="ideal: lattice placements (1-2)")
     a = p.parse_args()
     if a.kind == "curves":
         curves(a.inputs, a.out)
@@ -364,7 +371,7 @@ def main() -> None:
     elif a.kind == "separation":
         separation(a.inputs, a.out)
     elif a.kind == "ideal":
-        ideal(a.inputs, a.out)
+        ideal(a.inputs, a.out, a.batches, a.placements)
     elif a.kind == "periods":
         periods(a.inputs, a.out)
     else:
