@@ -213,8 +213,10 @@ def ideal(args: list[str], out: str, n_batches: int = 3, n_placements: int = 2) 
     overrides = [a for a in args[1:] if "=" in a]
     config, setting = PRESETS[args[0]].with_overrides(overrides), " ".join([args[0], *overrides])
     rng = np.random.default_rng(0)
-    if n_batches < 1 or n_placements < 1:
-        raise ValueError(f"need at least one batch and placement, got {n_batches}, {n_placements}")
+    if not 1 <= n_batches <= 3:
+        raise ValueError(f"n_batches must be 1, 2 or 3, got {n_batches}")
+    if not 1 <= n_placements <= 2:
+        raise ValueError(f"n_placements must be 1 or 2, got {n_placements}")
     batches = [sample_batch(config, rng) for _ in range(3)][:n_batches]
     xs = [np.concatenate([np.asarray(b.start)[None], b.positions.reshape(-1, 2)]) for b in batches]
     shifts = rng.uniform(-5, 5, size=(2, 2))[:n_placements]  # metres: where the lattice sits
