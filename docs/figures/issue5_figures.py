@@ -4,7 +4,8 @@
     python docs/figures/issue5_figures.py evals EVALS.jsonl --out docs/figures/i5_evals.png
     python docs/figures/issue5_figures.py emergence LOG [LOG ...] --out i5_emergence.png
     python docs/figures/issue5_figures.py separation RUN [RUN ...] --out i5_separation.png
-    python docs/figures/issue5_figures.py ideal PRESET [KEY=VALUE ...] [RUN ...] --out F.jsonl
+    python docs/figures/issue5_figures.py ideal PRESET [KEY=VALUE ...] [RUN ...] --out F.jsonl \
+        [--batches 1-3] [--placements 1-2]
     python docs/figures/issue5_figures.py periods RUN [RUN ...] --out P.jsonl
 
 ``curves``: the four losses of each run's ``metrics.jsonl`` against training seconds.
@@ -288,36 +289,32 @@ def periods(runs: list[str], out: str) -> None:
     groups of units by period, and whether each group is coherent and locked to the others."""
     import numpy as np
 
-    from gridnav_agents.analysis import autocorrelogram, grid_scores, ratemaps, run_encoder
-    from gridnav_agents.analysis.evaluate import _active_units
+    from gridnav_agents.analysis.evaluate import _analyze_box
     from gridnav_agents.analysis.gridness import _peaks
     from gridnav_agents.analysis.modules import detect_modules, module_coherence, module_locking
-    from gridnav_agents.analysis.runner import (
-        default_trajectory_size,
-        mean_motion_step,
-        step_subsample,
-    )
     from gridnav_agents.sic import load_encoder
-    from gridnav_env import Arena, SmoothMotion
+    from gridnav_env import SmoothMotion
 
-    arena, bin_size, motion = Arena.box(2.0), 0.05, SmoothMotion()
+    bin_size = 0.05
     lines = []
-    for run in runs:  # the trajectories of `gridnav analyze --boxes 2`
-        encoder = load_encoder(run)
-        k = step_subsample(encoder, motion)
-        n_traj, n_steps = default_trajectory_size(2.0, k * mean_motion_step(motion), 2000.0)
-        rng = np.random.default_rng(0)
-        act, pos = run_encoder(
-            encoder, arena, n_steps, rng, n_traj=n_traj, motion=motion, subsample=k
+    for run in runs:  # the trajectories and maps of `gridnav analyze --boxes 2`
+        box = _analyze_box(
+            load_encoder(run),
+            2.0,
+            np.random.default_rng(0),
+            n_traj=None,
+            n_steps=None,
+            bin_size=bin_size,
+            motion=SmoothMotion(),
+            subsample=None,
+            samples_per_m2=2000.0,
         )
-        n_test = max(1, min(len(act) // 4, 16))  # held-out trajectories, as in `analyze`
-        test = act[:n_test].reshape(-1, act.shape[-1])
-        train = act[n_test:].reshape(-1, act.shape[-1])
-        act, pos = act.reshape(-1, act.shape[-1]), pos.reshape(-1, 2)
-        maps = ratemaps(act, pos, arena, bin_size)
-        sac = autocorrelogram(maps)
-        g90 = grid_scores(maps, sac=sac).score_90
-        active = _active_units(act)
+        report, arrays = box["report"], box["arrays"]
+        act, maps, sac, active = arrays["act"], arrays["maps"], arrays["sac"], arrays["active"]
+        g90 = report["gridness_90"]
+        per_traj = report["n_samples"] // report["n_traj"]
+        n_test = max(1, min(report["n_traj"] // 4, 16))  # held-out trajectories, as in `analyze`
+        test, train = act[: n_test * per_traj], act[n_test * per_traj :]
         period, axis = np.full(len(maps), np.nan), np.full(len(maps), np.nan)
         for i in np.flatnonzero(active):
             p = _peaks(sac[i], 0.1)
