@@ -5,7 +5,7 @@
     python docs/figures/issue5_figures.py emergence LOG [LOG ...] --out i5_emergence.png
     python docs/figures/issue5_figures.py separation RUN [RUN ...] --out i5_separation.png
     python docs/figures/issue5_figures.py ideal PRESET [KEY=VALUE ...] [RUN ...] --out F.jsonl \
-        [--batches 1-3] [--placements 1-2]
+        [--batches 1-3] [--placements 1-2] [--units N] [--effort F]
     python docs/figures/issue5_figures.py periods RUN [RUN ...] --out P.jsonl
 
 ``curves``: the four losses of each run's ``metrics.jsonl`` against training seconds.
@@ -23,9 +23,11 @@ over 2 random placements of the lattice: unit ``i`` fires ``exp(κ (s_i(x) - 1))
 three-cosine grid of ``gridnav_agents.analysis.synthetic.grid_rate`` with its phase on a regular
 sub-lattice of the unit cell, plus one constant unit of share ``c``; ``g`` = NormReLU of that.
 A function of position has invariance only from pairs up to σx apart. Nelder-Mead from a few
-starts finds the best code of one module (121 units: spacing, κ, c) and of two modules (64 +
-64 units: spacing, spacing ratio, relative orientation, κ each, relative amplitude, c); one
-JSON line each, also written to ``--out``. Arguments without ``=`` are trained runs (or
+starts finds the best code of one module (121 units, or N - 1 with ``--units N``: spacing, κ,
+c) and of two modules (64 + 64, or (N - 1) // 2 each: spacing, spacing ratio, relative
+orientation, κ each, relative amplitude, c; phases on the Fibonacci lattice where the count is
+not a square); one JSON line each, also written to ``--out``; ``--effort F`` gives
+Nelder-Mead F times its evaluations. Arguments without ``=`` are trained runs (or
 ``pretrained``): their losses on the same batches, without the conformal-isometry term.
 ``periods``: each active unit's period, the distance to the nearest peak of its
 autocorrelogram (metres), and that peak's axis (degrees in [0, 180)), in a 2 m box on the
@@ -186,7 +188,11 @@ def _ideal_code(x, modules, const):
     parts = []
     for spacing, orient, units, kappa, amp in modules:
         q = int(round(np.sqrt(units)))
-        u = np.stack(np.meshgrid(np.arange(q) / q, np.arange(q) / q), -1).reshape(-1, 1, 2)
+        if q * q == units:  # a regular q×q sub-lattice of the unit cell
+            u = np.stack(np.meshgrid(np.arange(q) / q, np.arange(q) / q), -1).reshape(-1, 1, 2)
+        else:  # any other count: the Fibonacci lattice, an even cover of the unit torus
+            k = np.arange(units)
+            u = np.stack([k / units, (k * (np.sqrt(5) - 1) / 2) % 1], -1)[:, None, :]
         ang = np.deg2rad([orient, orient + 60.0])
         basis = spacing * np.stack([np.cos(ang), np.sin(ang)], -1)  # (2, 2) lattice vectors
         phases = (u @ basis)[:, 0]  # (q², 2) offsets within the unit cell
@@ -197,10 +203,20 @@ def _ideal_code(x, modules, const):
     return np.concatenate([r * np.sqrt(1 - const**2), np.full((len(r), 1), const)], 1)
 
 
-def ideal(args: list[str], out: str, n_batches: int = 3, n_placements: int = 2) -> None:
+def ideal(
+    args: list[str],
+    out: str,
+    n_batches: int = 3,
+    n_placements: int = 2,
+    units: int | None = None,
+    effort: float = 1.0,
+) -> None:
     """The best hand-built one- and two-module codes under a setting's losses (Nelder-Mead),
     averaged over ``n_batches`` training batches and ``n_placements`` placements of the lattice;
-    trained runs named among ``args`` are scored on the same batches."""
+    trained runs named among ``args`` are scored on the same batches. ``units`` (the network's
+    N) gives one module N - 1 units and two modules (N - 1) // 2 each, beside the constant
+    unit; None keeps the 121 and 64 + 64 of the ninth session. ``effort`` multiplies the
+    Nelder-Mead evaluation budgets (150 for one module, 300 for two, from each start)."""
     import numpy as np
     import torch
     from scipy.optimize import minimize
@@ -218,6 +234,11 @@ def ideal(args: list[str], out: str, n_batches: int = 3, n_placements: int = 2) 
         raise ValueError(f"n_batches must be 1, 2 or 3, got {n_batches}")
     if not 1 <= n_placements <= 2:
         raise ValueError(f"n_placements must be 1 or 2, got {n_placements}")
+    if not effort > 0:
+        raise ValueError(f"effort must be positive, got {effort}")
+    if units is not None and units < 5:
+        raise ValueError(f"units must be at least 5, got {units}")
+    n_one, n_two = (121, 64) if units is None else (units - 1, (units - 1) // 2)
     batches = [sample_batch(config, rng) for _ in range(3)][:n_batches]
     xs = [np.concatenate([np.asarray(b.start)[None], b.positions.reshape(-1, 2)]) for b in batches]
     shifts = rng.uniform(-5, 5, size=(2, 2))[:n_placements]  # metres: where the lattice sits
@@ -236,10 +257,10 @@ def ideal(args: list[str], out: str, n_batches: int = 3, n_placements: int = 2) 
         return {"loss": total, "separation": sep, "invariance": inv, "capacity": cap}
 
     def one(p):
-        return [(p[0], 0.0, 121, p[1], 1.0)], p[2]
+        return [(p[0], 0.0, n_one, p[1], 1.0)], p[2]
 
     def two(p):
-        return [(p[0], 0.0, 64, p[3], 1.0), (p[0] * p[1], p[2], 64, p[4], p[5])], p[6]
+        return [(p[0], 0.0, n_two, p[3], 1.0), (p[0] * p[1], p[2], n_two, p[4], p[5])], p[6]
 
     def valid(modules, const):  # modules in rising spacing, each wider than 0.2 m
         spacings = [m[0] for m in modules]
@@ -260,7 +281,7 @@ def ideal(args: list[str], out: str, n_batches: int = 3, n_placements: int = 2) 
         row = {k: round(v, 4) for k, v in row.items()}
         lines.append(json.dumps({"setting": setting, "run": run} | row))
         print(lines[-1], flush=True)
-    for kind, build, fev in (("one", one, 150), ("two", two, 300)):
+    for kind, build, fev in (("one", one, round(150 * effort)), ("two", two, round(300 * effort))):
 
         def f(p, build=build):
             code = build(p)
@@ -272,6 +293,7 @@ def ideal(args: list[str], out: str, n_batches: int = 3, n_placements: int = 2) 
         )
         modules, const = build(best.x)
         row = {"setting": setting, "modules": len(modules), "constant_share": const**2}
+        row["effort"], row["evaluations"] = effort, int(best.nfev)
         row["units"] = [m[2] for m in modules]
         row["spacing_m"] = [m[0] for m in modules]
         row["orientation_deg"] = [m[1] for m in modules]
@@ -362,6 +384,10 @@ def main() -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--batches", type=int, default=3, help="ideal: training batches (1-3)")
     p.add_argument("--placements", type=int, default=2, help="ideal: lattice placements (1-2)")
+    p.add_argument(
+        "--units", type=int, default=None, help="ideal: the network's N (default: 121 / 64+64)"
+    )
+    p.add_argument("--effort", type=float, default=1.0, help="ideal: × Nelder-Mead evaluations")
     a = p.parse_args()
     if a.kind == "curves":
         curves(a.inputs, a.out)
@@ -370,7 +396,7 @@ def main() -> None:
     elif a.kind == "separation":
         separation(a.inputs, a.out)
     elif a.kind == "ideal":
-        ideal(a.inputs, a.out, a.batches, a.placements)
+        ideal(a.inputs, a.out, a.batches, a.placements, a.units, a.effort)
     elif a.kind == "periods":
         periods(a.inputs, a.out)
     else:
