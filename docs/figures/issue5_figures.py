@@ -195,7 +195,7 @@ def _ideal_code(x, modules, const):
             u = np.stack([k / units, (k * (np.sqrt(5) - 1) / 2) % 1], -1)[:, None, :]
         ang = np.deg2rad([orient, orient + 60.0])
         basis = spacing * np.stack([np.cos(ang), np.sin(ang)], -1)  # (2, 2) lattice vectors
-        phases = (u @ basis)[:, 0]  # (q², 2) offsets within the unit cell
+        phases = (u @ basis)[:, 0]  # (units, 2) offsets within the unit cell
         s = grid_rate(x[:, None, :], spacing, orient, phases)  # (P, q²) in [0, 1]
         parts.append(amp * np.exp(kappa * (s - 1)))
     r = np.concatenate(parts, 1)
