@@ -65,7 +65,7 @@ def curves(runs: list[str], out: str) -> None:
             ax.plot(t, [r[name] for r in rows], lw=1, label=Path(run).name)
     for ax, name in zip(axes, LOSSES, strict=True):
         ax.set_title(name)
-        ax.set_xlabel("training time (min, 1 core)")
+        ax.set_xlabel("training time (min)")
     axes[3].set_yscale("log")
     axes[0].legend(fontsize=7)
     fig.tight_layout()
