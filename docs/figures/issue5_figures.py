@@ -196,7 +196,7 @@ def _ideal_code(x, modules, const):
         ang = np.deg2rad([orient, orient + 60.0])
         basis = spacing * np.stack([np.cos(ang), np.sin(ang)], -1)  # (2, 2) lattice vectors
         phases = (u @ basis)[:, 0]  # (units, 2) offsets within the unit cell
-        s = grid_rate(x[:, None, :], spacing, orient, phases)  # (P, q²) in [0, 1]
+        s = grid_rate(x[:, None, :], spacing, orient, phases)  # (P, units) in [0, 1]
         parts.append(amp * np.exp(kappa * (s - 1)))
     r = np.concatenate(parts, 1)
     r = r / np.linalg.norm(r, axis=1, keepdims=True)
