@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -290,3 +291,22 @@ def test_viz_record_example(tmp_path: Path):
     out = ns["main"](steps=30, every=10, out=str(tmp_path / "v.gif"), encoder="random")
     assert out["frames"].shape == (3, 600, 800, 3) and out["frames"].dtype == np.uint8
     assert Path(out["path"]).read_bytes()[:6] == b"GIF89a"
+
+
+@pytest.mark.parametrize("name", ["clip.mp4", "clip.avi", "frame.jpg"])
+def test_record_refuses_what_it_cannot_write(tmp_path: Path, monkeypatch, name):
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # as if the video extra is absent
+    env = FiringFieldRender(GridNavEnv(), FunctionSource(bumps(np.zeros((2, 2)))), units=2)
+    match = "gridnav\\[video\\]" if name.endswith(".mp4") else "suffix"
+    with pytest.raises(ValueError, match=match):
+        record(env, tmp_path / "sub" / name, 2)
+    assert not (tmp_path / "sub").exists()
+    env.close()
+
+
+def test_record_mp4(tmp_path: Path):
+    pytest.importorskip("imageio_ffmpeg")
+    env = FiringFieldRender(GridNavEnv(), FunctionSource(bumps(np.zeros((2, 2)))), units=2)
+    out = record(env, tmp_path / "clip.mp4", 3, seed=0)
+    env.close()
+    assert out.is_file() and out.read_bytes()[4:8] == b"ftyp"

@@ -224,33 +224,65 @@ def record(
 ) -> Path:
     """Record ``frames`` composite frames without a window, one every ``every`` env steps after
     ``warmup`` steps, to ``out``: a ``.gif`` (Pillow; keeps all frames in memory as 8-bit
-    palette images, so prefer PNGs for long recordings), a ``.png`` (only the last frame: a
-    screenshot) or a folder of numbered PNGs."""
+    palette images, so prefer PNGs or MP4 for long recordings), an ``.mp4`` (H.264 through
+    imageio-ffmpeg, the ``video`` extra), a ``.png`` (only the last frame: a screenshot) or,
+    for a path without a suffix, a folder of numbered PNGs. Any other suffix is a
+    ``ValueError`` and nothing is written."""
     for name, value, low in (("frames", frames, 1), ("every", every, 1), ("warmup", warmup, 0)):
         if isinstance(value, bool) or int(value) != value or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     from PIL import Image
 
     out = Path(out)
-    kind = out.suffix.lower() if out.suffix.lower() in (".gif", ".png") else "folder"
+    kind = out.suffix.lower() or "folder"
+    if kind not in RECORD_KINDS:
+        raise ValueError(
+            f"record must be a .gif, .mp4 or .png file or a folder without a suffix, got {out}"
+        )
+    writer = _mp4_writer(out, fps) if kind == ".mp4" else None
     (out if kind == "folder" else out.parent).mkdir(parents=True, exist_ok=True)
     runner = _Runner(env, policy or HomingPolicy(seed or 0), seed)
-    runner.step(int(warmup))
     images = []
-    for k in range(int(frames)):
-        runner.step(int(every))
-        if kind == ".png" and k < frames - 1:
-            continue
-        env.view.status = [f"step {env.n_steps:,}"]
-        img = Image.fromarray(env.view.frame())
-        if kind == ".gif":
-            images.append(img.quantize(255, method=Image.Quantize.FASTOCTREE))
-        elif kind == ".png":
-            img.save(out)
-        else:
-            img.save(out / f"frame_{k:05d}.png")
+    try:
+        runner.step(int(warmup))
+        for k in range(int(frames)):
+            runner.step(int(every))
+            if kind == ".png" and k < frames - 1:
+                continue
+            env.view.status = [f"step {env.n_steps:,}"]
+            img = Image.fromarray(env.view.frame())
+            if kind == ".gif":
+                images.append(img.quantize(255, method=Image.Quantize.FASTOCTREE))
+            elif writer is not None:
+                writer.append_data(np.asarray(img))
+            elif kind == ".png":
+                img.save(out)
+            else:
+                img.save(out / f"frame_{k:05d}.png")
+    finally:
+        if writer is not None:
+            writer.close()
     if kind == ".gif":
         images[0].save(
             out, save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0
         )
     return out
+
+
+#: What :func:`record` writes, by the suffix of its ``out`` path.
+RECORD_KINDS = (".gif", ".mp4", ".png", "folder")
+
+
+def _mp4_writer(out: Path, fps: int) -> Any:
+    """An imageio writer of H.264 MP4 at ``out``; ``ValueError`` naming the extra to install
+    when imageio-ffmpeg is missing (checked before anything is written)."""
+    try:
+        import imageio.v2 as imageio
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        raise ValueError(
+            f"recording {out.name} needs imageio-ffmpeg: pip install 'gridnav[video]' "
+            "(or record a .gif or a folder of PNGs)"
+        ) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return imageio.get_writer(out, fps=fps, codec="libx264", macro_block_size=2)
