@@ -352,34 +352,19 @@ def _parse(name: str, text: str, tp: Any) -> Any:
     return text
 
 
-#: ``paper``: Table 1 exactly. ``quick``: a small, fast configuration for trying things
-#: (about a minute on a laptop CPU); the Table 1 λs and σs, a larger learning rate.
-#: ``cpu``: the best configuration issue 5's probes found for 2 CPU cores (see below).
-#:
-#: ``cpu`` (issue 5, measured; docs/results.md, "Growing grid cells on a CPU"): Table 1's
-#: losses and length scales (σx 0.05 m, σg 0.4, λsep 1, λinv 0.1, λcap 0.5; per-pair means)
-#: on the paper's data (permuted i.i.d. uniform rollouts on the open plane, no position
-#: target), with four changes for speed and for escaping the codes that trap CPU-sized runs:
-#: B = 64 permutations of T = 40 steps (the quick preset's shape; B·T as with B 32 × T 80,
-#: but grids by 5 min instead of 15), lr 2e-3 without accumulation (0.28 s per step on one
-#: core); ``identity_init`` 0.1 (``W(v)`` starts near the identity: without it half the units
-#: died within ~200 steps and the code fell into one-orientation bands); a 200-step lr
-#: warm-up; and the conformal-isometry loss in its scale-free form with λ 0.1 (with the first
-#: probes' λs the lattice stayed sheared without it; here it makes it more regular). Seeds 0, 1:
-#: 82 % / 81 % of active units had gridness > 0.3 after 5 min (1.1k steps), 96 % / 87 % after
-#: 60 min (12.8k steps), in ONE module (spacing 1.07 m) that keeps its spacing in 3 m and
-#: 4 m boxes; the smaller spacing groups the analysis also finds are locked to it
-#: (``module_locking`` R² ≥ 0.96), so the issue's second target, ≥ 2 modules, is not
-#: reached, and k-NN position decoding in a 2 m box is at chance. The shipped encoder is a
-#: 30-min run with ``batch_size=32 seq_len=80`` (one 1.3 m module, which homes better).
+#: ``paper``: Table 1 exactly (2e6 steps). ``cpu``: grid cells on one CPU core (B 64 × T 40,
+#: lr 2e-3 with a 200-step warm-up, ``identity_init`` 0.1, the scale-free conformal-isometry
+#: term with λ 0.1; 7,000 steps). ``quick``: the ``cpu`` recipe stopped at 1,200 steps, about
+#: 5 minutes on one core. ``smoke``: 300 small steps, seconds in all, to check a setup; it grows
+#: no grid cells. docs/results.md gives what each preset grows.
 PRESETS: dict[str, SICConfig] = {
     "paper": SICConfig(),
-    "quick": SICConfig(
-        batch_size=64,
-        seq_len=40,
+    "smoke": SICConfig(
+        batch_size=32,
+        seq_len=20,
         lr=1e-3,
         accumulate=1,
-        n_steps=500,
+        n_steps=300,
         plateau_interval=50,
         log_every=10,
         checkpoint_every=100,
@@ -399,3 +384,4 @@ PRESETS: dict[str, SICConfig] = {
         checkpoint_every=500,
     ),
 }
+PRESETS["quick"] = dataclasses.replace(PRESETS["cpu"], n_steps=1_200, checkpoint_every=200)
