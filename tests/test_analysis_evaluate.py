@@ -10,12 +10,11 @@ import json
 import numpy as np
 import pytest
 
+from gridnav_agents.analysis.cli import add_analyze_arguments, analyze_main
 from gridnav_agents.analysis.evaluate import (
     _analyze_box,
     _largest_module_states,
-    add_analyze_arguments,
     analyze,
-    analyze_main,
 )
 from gridnav_agents.analysis.runner import default_trajectory_size, run_encoder, step_subsample
 from gridnav_agents.analysis.synthetic import SyntheticGridEncoder, population_rates

@@ -12,6 +12,7 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
+from gridnav_agents.cli import main as gridnav
 from gridnav_agents.rl import (
     AGENTS,
     HomingConfig,
@@ -150,11 +151,10 @@ def test_homing_cli_entry_point(tmp_path, capsys):
 
 
 def test_homing_cli_bad_input_is_a_clear_error(tmp_path, capsys):
-    parser = argparse.ArgumentParser()
-    add_homing_arguments(parser)
-    args = parser.parse_args(["--encoder", str(tmp_path / "nope"), "--out", str(tmp_path / "o")])
-    assert homing_main(args) == 2
-    assert "nope" in capsys.readouterr().err
+    argv = ["homing", "--encoder", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]
+    assert gridnav(argv) == 2
+    err = capsys.readouterr().err
+    assert "nope" in err and len(err.strip().splitlines()) == 1
     with pytest.raises(ValueError, match="total_steps"):
         HomingConfig(total_steps=0)
 

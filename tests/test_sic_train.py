@@ -1,6 +1,5 @@
 """SIC pretraining loop, checkpoints, resume, non-finite handling and the CLI entry point."""
 
-import argparse
 import json
 import math
 import shutil
@@ -11,16 +10,15 @@ import torch
 from safetensors.torch import save_file
 
 import gridnav_agents.sic.train as train_mod
+from gridnav_agents.cli import main as gridnav
 from gridnav_agents.sic import CheckpointError, load_encoder
 from gridnav_agents.sic.checkpoint import FORMAT, load_checkpoint, save_checkpoint
 from gridnav_agents.sic.config import SICConfig
 from gridnav_agents.sic.train import (
     NonFiniteLossError,
-    add_pretrain_arguments,
     batch_states,
     build_encoder,
     compute_losses,
-    pretrain_main,
     sample_batch,
     start_state,
     train,
@@ -202,33 +200,22 @@ def test_ablation_batches_give_finite_losses(overrides):
 
 
 def test_cli_entry_point(tmp_path, capsys):
-    parser = argparse.ArgumentParser()
-    add_pretrain_arguments(parser)
     small = ["n_units=8", "mlp_hidden=8", "batch_size=4", "seq_len=4", "n_steps=2", "log_every=1"]
     run = tmp_path / "run"
-    args = parser.parse_args(
-        [
-            "--preset",
-            "quick",
-            "--set",
-            *small,
-            "--out",
-            str(run),
-            "--device",
-            "cpu",
-            "--no-progress",
-        ]
-    )
-    assert pretrain_main(args) == 0
+    argv = ["pretrain", "--preset", "smoke", "--set", *small, "--out", str(run), "--no-progress"]
+    assert gridnav([*argv, "--device", "cpu"]) == 0
     assert json.loads(capsys.readouterr().out)["step"] == 2
-    resumed = parser.parse_args(
-        ["--out", str(run), "--resume", "--set", "n_steps=3", "--no-progress"]
-    )
-    assert pretrain_main(resumed) == 0
+    resume = ["pretrain", "--out", str(run), "--resume", "--no-progress"]
+    assert gridnav([*resume, "--set", "n_steps=3"]) == 0
     assert [m["step"] for m in metrics(run)] == [1, 2, 3]
-    bad = parser.parse_args(["--set", "sigma_x=-1", "--out", str(tmp_path / "bad")])
-    assert pretrain_main(bad) == 2
-    assert "sigma_x" in capsys.readouterr().err
+    capsys.readouterr()
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    assert gridnav(resume) == 0  # finished: says so and leaves the run as it was
+    assert "already finished (step 3 of 3)" in capsys.readouterr().out
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+    assert gridnav(["pretrain", "--set", "sigma_x=-1", "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert "sigma_x" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

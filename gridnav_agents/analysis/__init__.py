@@ -13,34 +13,38 @@ Units: positions, spacings and distances in metres; angles in degrees (``*_deg``
 * running an encoder and reporting: :func:`run_encoder`, :func:`analyze` (``gridnav analyze``)
 """
 
-from gridnav_agents.analysis.decoding import (
-    DecodingResult,
-    decode_position,
-    error_growth,
-    fit_decoder,
-    neural_vs_spatial_distance,
-)
-from gridnav_agents.analysis.evaluate import analyze
-from gridnav_agents.analysis.gridness import (
-    GridScores,
-    autocorrelogram,
-    grid_scores,
-    grid_spacing_orientation,
-    gridness_score,
-)
-from gridnav_agents.analysis.modules import (
-    Modules,
-    detect_modules,
-    grid_phases,
-    harmonic_of,
-    locked_to,
-    module_coherence,
-    module_locking,
-    phase_uniformity,
-)
+from gridnav_agents._lazy import lazy_exports
+
+# Eager: the function ``ratemaps`` shares its submodule's name, which a lazy attribute would lose
+# to the submodule once anything imports it.
 from gridnav_agents.analysis.ratemaps import occupancy, ratemaps, smooth_nan
-from gridnav_agents.analysis.runner import run_encoder, step_subsample
-from gridnav_agents.analysis.topology import TopologyResult, embed_3d, torus_betti
+
+_EXPORTS = {
+    "DecodingResult": "decoding",
+    "decode_position": "decoding",
+    "error_growth": "decoding",
+    "fit_decoder": "decoding",
+    "neural_vs_spatial_distance": "decoding",
+    "analyze": "evaluate",
+    "GridScores": "gridness",
+    "autocorrelogram": "gridness",
+    "grid_scores": "gridness",
+    "grid_spacing_orientation": "gridness",
+    "gridness_score": "gridness",
+    "Modules": "modules",
+    "detect_modules": "modules",
+    "grid_phases": "modules",
+    "harmonic_of": "modules",
+    "locked_to": "modules",
+    "module_coherence": "modules",
+    "module_locking": "modules",
+    "phase_uniformity": "modules",
+    "run_encoder": "runner",
+    "step_subsample": "runner",
+    "TopologyResult": "topology",
+    "embed_3d": "topology",
+    "torus_betti": "topology",
+}
 
 __all__ = [
     "DecodingResult",
@@ -71,3 +75,5 @@ __all__ = [
     "step_subsample",
     "torus_betti",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -4,38 +4,38 @@
   env's displacement stream, one state per env (``wrappers.py``).
 * :class:`EncoderCodeExtractor` — an SB3 features extractor: a trainable head on the code
   (``extractors.py``).
-* :func:`make_homing_env`, :func:`run_homing_benchmark`, ``gridnav homing`` (``homing.py``,
-  ``benchmark.py``);
+* :class:`HomingConfig` (``config.py``), :func:`make_homing_env` (``homing.py``),
+  :func:`run_homing_benchmark` (``benchmark.py``), ``gridnav homing`` (``cli.py``);
   success rate and steps relative to the straight-line optimum (``evaluation.py``).
 """
 
-from gridnav_agents.rl.benchmark import add_homing_arguments, homing_main, run_homing_benchmark
-from gridnav_agents.rl.evaluation import (
-    EpisodeResult,
-    HomingEvalCallback,
-    RandomPolicy,
-    evaluate_homing,
-    optimal_return_steps,
-    summarize_episodes,
-)
-from gridnav_agents.rl.extractors import EncoderCodeExtractor
-from gridnav_agents.rl.homing import (
-    AGENTS,
-    HomingConfig,
-    build_agent,
-    make_homing_env,
-    random_encoder,
-    resolve_encoder,
-    train_agent,
-)
-from gridnav_agents.rl.wrappers import (
-    EncoderObservation,
-    RecurrentEncoder,
-    ReturnTimeLimit,
-    StepScaleMismatch,
-    StepScaleWarning,
-    read_env_step_scale,
-)
+from gridnav_agents._lazy import lazy_exports
+
+_EXPORTS = {
+    "add_homing_arguments": "cli",
+    "homing_main": "cli",
+    "run_homing_benchmark": "benchmark",
+    "EpisodeResult": "evaluation",
+    "HomingEvalCallback": "evaluation",
+    "RandomPolicy": "evaluation",
+    "evaluate_homing": "evaluation",
+    "optimal_return_steps": "evaluation",
+    "summarize_episodes": "evaluation",
+    "EncoderCodeExtractor": "extractors",
+    "AGENTS": "config",
+    "HomingConfig": "config",
+    "build_agent": "homing",
+    "make_homing_env": "homing",
+    "random_encoder": "homing",
+    "resolve_encoder": "homing",
+    "train_agent": "homing",
+    "EncoderObservation": "wrappers",
+    "RecurrentEncoder": "wrappers",
+    "ReturnTimeLimit": "wrappers",
+    "StepScaleMismatch": "wrappers",
+    "StepScaleWarning": "wrappers",
+    "read_env_step_scale": "wrappers",
+}
 
 __all__ = [
     "AGENTS",
@@ -62,3 +62,5 @@ __all__ = [
     "summarize_episodes",
     "train_agent",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

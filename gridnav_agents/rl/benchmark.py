@@ -8,17 +8,14 @@ aggregates), ``homing_curves.png`` and the ratemap figures to an output director
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 import gridnav_env  # noqa: F401  (registers GridNav-Box-v0)
 from gridnav_agents.rl.agent_analysis import (
@@ -26,15 +23,13 @@ from gridnav_agents.rl.agent_analysis import (
     collect_agent_activity,
     save_ratemap_figure,
 )
+from gridnav_agents.rl.config import AGENTS, ANALYSED, HomingConfig
 from gridnav_agents.rl.evaluation import (
     RandomPolicy,
     evaluate_homing,
     summarize_episodes,
 )
 from gridnav_agents.rl.homing import (
-    AGENTS,
-    ANALYSED,
-    HomingConfig,
     _env_factory,
     make_homing_env,
     random_encoder,
@@ -42,7 +37,7 @@ from gridnav_agents.rl.homing import (
     train_agent,
 )
 
-__all__ = ["add_homing_arguments", "homing_main", "plot_curves", "run_homing_benchmark"]
+__all__ = ["plot_curves", "run_homing_benchmark"]
 
 
 def _aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -166,95 +161,3 @@ def run_homing_benchmark(
         (out / "homing.json").write_text(json.dumps(result, indent=2) + "\n")
         plot_curves(result, out / "homing_curves.png")
     return result
-
-
-# ---------------------------------------------------------------------- CLI
-def add_homing_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``gridnav homing``."""
-    d = HomingConfig()
-    parser.add_argument(
-        "--agents",
-        nargs="+",
-        choices=AGENTS,
-        default=list(AGENTS),
-        help="agents to train (default: all five)",
-    )
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="default 0 1 2")
-    parser.add_argument(
-        "--steps",
-        type=int,
-        default=d.total_steps,
-        help=f"env steps per agent and seed (default {d.total_steps})",
-    )
-    parser.add_argument(
-        "--box", type=float, default=d.box_size, help=f"box side, metres (default {d.box_size})"
-    )
-    parser.add_argument(
-        "--outbound",
-        type=int,
-        default=d.outbound_steps,
-        help=f"outbound steps (default {d.outbound_steps})",
-    )
-    parser.add_argument(
-        "--eval-episodes",
-        type=int,
-        default=d.eval_episodes,
-        help=f"episodes per learning-curve point (default {d.eval_episodes})",
-    )
-    parser.add_argument(
-        "--final-episodes",
-        type=int,
-        default=d.final_episodes,
-        help=f"episodes of the final evaluation (default {d.final_episodes})",
-    )
-    parser.add_argument(
-        "--analysis-episodes",
-        type=int,
-        default=d.analysis_episodes,
-        help=f"episodes for the LSTM/encoder analyses, 0: none (default {d.analysis_episodes})",
-    )
-    parser.add_argument(
-        "--encoder",
-        default="pretrained",
-        help="SIC encoder: pretrained, random, or a checkpoint / run dir",
-    )
-    parser.add_argument("--out", default="homing_results", help="output directory")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
-
-
-def homing_main(args: argparse.Namespace) -> int:
-    """Entry point of ``gridnav homing``; returns the exit status (2 for bad input)."""
-    torch.set_num_threads(max(1, args.threads))
-    try:
-        config = HomingConfig(
-            total_steps=args.steps,
-            box_size=args.box,
-            outbound_steps=args.outbound,
-            eval_every=max(1, args.steps // 5),
-            eval_episodes=args.eval_episodes,
-            final_episodes=args.final_episodes,
-            analysis_episodes=args.analysis_episodes,
-        )
-        command = (
-            f"gridnav homing --agents {' '.join(args.agents)} "
-            f"--seeds {' '.join(map(str, args.seeds))} --steps {args.steps} --box {args.box:g} "
-            f"--outbound {args.outbound} --eval-episodes {args.eval_episodes} "
-            f"--final-episodes {args.final_episodes} --analysis-episodes {args.analysis_episodes} "
-            f"--encoder {args.encoder} --out {args.out}"
-        )
-        result = run_homing_benchmark(
-            config,
-            args.agents,
-            args.seeds,
-            args.encoder,
-            args.out,
-            command=command,
-            verbose=0 if args.quiet else 1,
-        )
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"gridnav homing: error: {exc}", file=sys.stderr)
-        return 2
-    print(json.dumps(result["summary"], indent=2))
-    print(f"wrote {Path(args.out) / 'homing.json'} and {Path(args.out) / 'homing_curves.png'}")
-    return 0

@@ -7,9 +7,17 @@
 * :func:`load_encoder` — a trained encoder from a safetensors checkpoint (``checkpoint.py``).
 """
 
-from gridnav_agents.sic.checkpoint import CheckpointError, load_encoder
-from gridnav_agents.sic.config import PRESETS, SICConfig
-from gridnav_agents.sic.model import NormReLU, SICEncoder, norm_relu
+from gridnav_agents._lazy import lazy_exports
+
+_EXPORTS = {
+    "CheckpointError": "checkpoint",
+    "load_encoder": "checkpoint",
+    "PRESETS": "config",
+    "SICConfig": "config",
+    "NormReLU": "model",
+    "SICEncoder": "model",
+    "norm_relu": "model",
+}
 
 __all__ = [
     "PRESETS",
@@ -20,3 +28,5 @@ __all__ = [
     "load_encoder",
     "norm_relu",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -117,11 +117,12 @@ def resolve_checkpoint(path_or_run_dir: str | os.PathLike, which: str = "last") 
             raise FileNotFoundError(f"no pretrained SIC encoder is installed (looked for {path})")
         return path
     path = Path(path_or_run_dir)
+    if path.is_dir() and path.suffix != ".safetensors":
+        path = path / (LAST if which == "last" else BEST)
+        if not path.exists():
+            raise FileNotFoundError(f"run directory {path.parent} has no checkpoint {path.name}")
     if path.is_dir():
-        file = path / (LAST if which == "last" else BEST)
-        if not file.is_file():
-            raise FileNotFoundError(f"run directory {path} has no checkpoint {file.name}")
-        return file
+        raise IsADirectoryError(f"{path} is a directory, not a checkpoint file")
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint file or run directory at {path}")
     return path

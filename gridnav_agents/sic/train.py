@@ -14,11 +14,9 @@ isometry loss sees every transition ``g_{t-1} -> g_t`` (``g_0 -> g_1`` included)
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import signal
-import sys
 import threading
 import time
 import warnings
@@ -30,7 +28,7 @@ import torch
 from tqdm.auto import tqdm
 
 from gridnav_agents.sic import checkpoint as ckpt_io
-from gridnav_agents.sic.config import PRESETS, RESUMABLE_FIELDS, SICConfig
+from gridnav_agents.sic.config import RESUMABLE_FIELDS, SICConfig
 from gridnav_agents.sic.losses import capacity_loss, conformal_isometry_loss, pairwise_losses
 from gridnav_agents.sic.model import SICEncoder
 from gridnav_env.motion import SmoothMotion, UniformVelocity
@@ -39,11 +37,9 @@ from gridnav_env.rollouts import PermutedRollout, independent_rollouts, permuted
 __all__ = [
     "LOSS_NAMES",
     "NonFiniteLossError",
-    "add_pretrain_arguments",
     "batch_states",
     "build_encoder",
     "compute_losses",
-    "pretrain_main",
     "sample_batch",
     "start_state",
     "train",
@@ -273,6 +269,13 @@ def train(
         scheduler.load_state_dict(ckpt.meta["scheduler"])
         ckpt_io.restore_rngs(ckpt, np_rng, torch_gen)
         state.update(ckpt.meta["train_state"])
+        if state["step"] >= config.n_steps:  # nothing to do: leave the run as it is
+            return {
+                "out_dir": str(out),
+                "step": state["step"],
+                "n_steps": config.n_steps,
+                "already_finished": True,
+            }
         _truncate_metrics(metrics_path, state["step"])
     else:
         if resume:
@@ -433,52 +436,3 @@ def _checkpoint(state: dict[str, Any], save: Any) -> None:
     save(ckpt_io.LAST)
     if is_best:
         save(ckpt_io.BEST)
-
-
-def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``gridnav pretrain``."""
-    parser.add_argument(
-        "--preset",
-        choices=sorted(PRESETS),
-        default=None,
-        help="paper (Table 1), cpu (grid cells on one core) or quick "
-        "(default: quick; with --resume: the stored run)",
-    )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override config fields, e.g. --set lr=1e-3",
-    )
-    parser.add_argument("--out", required=True, help="run directory")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
-    parser.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
-def pretrain_main(args: argparse.Namespace) -> int:
-    """Entry point of ``gridnav pretrain``; returns the exit status."""
-    out = Path(args.out)
-    if getattr(args, "threads", None):
-        torch.set_num_threads(args.threads)
-    try:
-        if args.resume and args.preset is None and (out / "config.json").exists():
-            config = SICConfig.from_dict(json.loads((out / "config.json").read_text()))
-        else:
-            config = PRESETS[args.preset or "quick"]
-        config = config.with_overrides(args.overrides)
-        if args.device is not None:
-            config = config.with_overrides([f"device={args.device}"])
-        summary = train(config, out, resume=args.resume, progress=not args.no_progress)
-    except NonFiniteLossError as exc:
-        print(f"gridnav pretrain: {exc}", file=sys.stderr)
-        return 1
-    except (ValueError, FileExistsError, FileNotFoundError) as exc:
-        print(f"gridnav pretrain: error: {exc}", file=sys.stderr)
-        return 2
-    print(json.dumps(summary, indent=2))
-    return 130 if summary["interrupted"] else 0  # 130: the shell's code for Ctrl-C

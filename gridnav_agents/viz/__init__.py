@@ -9,19 +9,29 @@
   :func:`add_viz_arguments` / :func:`viz_main` the ``gridnav viz`` command.
 """
 
-from gridnav_agents.viz.app import HomingPolicy, Viewer, make_env, make_source, record
-from gridnav_agents.viz.cli import add_viz_arguments, viz_main
-from gridnav_agents.viz.composite import FiringFieldView
-from gridnav_agents.viz.fields import OnlineRatemaps, apply_colormap, colormap_lut
-from gridnav_agents.viz.layout import Layout, compute_layout
-from gridnav_agents.viz.sources import (
-    ActivitySource,
-    EncoderSource,
-    FunctionSource,
-    IdealGridSource,
-    as_source,
-)
-from gridnav_agents.viz.wrapper import FiringFieldRender
+from gridnav_agents._lazy import lazy_exports
+
+_EXPORTS = {
+    "HomingPolicy": "app",
+    "Viewer": "app",
+    "make_env": "app",
+    "make_source": "app",
+    "record": "app",
+    "add_viz_arguments": "cli",
+    "viz_main": "cli",
+    "FiringFieldView": "composite",
+    "OnlineRatemaps": "fields",
+    "apply_colormap": "fields",
+    "colormap_lut": "fields",
+    "Layout": "layout",
+    "compute_layout": "layout",
+    "ActivitySource": "sources",
+    "EncoderSource": "sources",
+    "FunctionSource": "sources",
+    "IdealGridSource": "sources",
+    "as_source": "sources",
+    "FiringFieldRender": "wrapper",
+}
 
 __all__ = [
     "ActivitySource",
@@ -44,3 +54,5 @@ __all__ = [
     "record",
     "viz_main",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
