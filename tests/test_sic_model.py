@@ -134,3 +134,22 @@ def test_dead_states_in_the_recurrence_match_and_have_finite_gradients():
     assert torch.allclose(fast, model(v[perms]))
     fast.sum().backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize("n, h, layers", [(8, 8, 3), (12, 5, 1), (6, 4, 4)])
+def test_parameter_shapes_and_count_match_the_encoder(n, h, layers):
+    from gridnav_agents.sic.memory import encoder_parameter_count, encoder_parameter_shapes
+
+    model = SICEncoder(n, h, layers)
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    assert encoder_parameter_shapes(n, h, layers) == shapes
+    assert encoder_parameter_count(n, h, layers) == sum(p.numel() for p in model.parameters())
+
+
+def test_encoder_larger_than_the_machine_is_refused_before_allocating(monkeypatch):
+    import gridnav_agents.sic.model as model_mod
+
+    monkeypatch.setattr(model_mod, "device_memory_bytes", lambda device: 10_000)
+    SICEncoder(8, 8)  # (3·8 + 72 + 9·64 + 8) · 4 bytes = 2,720 bytes: fits
+    with pytest.raises(ValueError, match=r"n_units=24, mlp_hidden=8, mlp_layers=3: .* 20\.7 KiB"):
+        SICEncoder(24, 8)  # (3·8 + 72 + 9·576 + 24) · 4 = 21,216 bytes > 10,000

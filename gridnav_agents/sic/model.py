@@ -12,6 +12,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gridnav_agents.sic.memory import device_memory_bytes, encoder_parameter_count, format_bytes
+from gridnav_env._validate import check_count, check_real
+
 __all__ = ["DEAD_STATE_NORM", "NormReLU", "SICEncoder", "norm_relu"]
 
 #: A pre-activation whose ReLU has L2 norm at or below this is "dead" (see :func:`norm_relu`).
@@ -129,7 +132,9 @@ class SICEncoder(nn.Module):
         dt: seconds per step of the training velocities (``None``: the paper's unitless steps).
         generator: source of the initial weights (default: a fresh generator seeded with 0).
 
-    Shapes: velocities ``(..., 2)`` metres per step, states ``(..., N)``.
+    Shapes: velocities ``(..., 2)`` metres per step, states ``(..., N)``. The arguments
+    are checked before anything is allocated: an encoder whose parameters alone exceed the
+    machine's memory raises ``ValueError``.
     """
 
     def __init__(
@@ -142,18 +147,22 @@ class SICEncoder(nn.Module):
         generator: torch.Generator | None = None,
     ):
         super().__init__()
-        for name, value in (("n_units", n_units), ("mlp_hidden", mlp_hidden)):
-            if int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if int(mlp_layers) != mlp_layers or mlp_layers < 1:
-            raise ValueError(f"mlp_layers must be a positive integer, got {mlp_layers!r}")
-        if not step_scale > 0 or not math.isfinite(step_scale):
-            raise ValueError(f"step_scale must be a positive number of metres, got {step_scale!r}")
-        if dt is not None and not dt > 0:
-            raise ValueError(f"dt must be positive seconds or None, got {dt!r}")
-        self.n_units, self.mlp_hidden, self.mlp_layers = int(n_units), int(mlp_hidden), mlp_layers
-        self.step_scale = float(step_scale)
-        self.dt = None if dt is None else float(dt)
+        n_units = check_count("n_units", n_units)
+        mlp_hidden = check_count("mlp_hidden", mlp_hidden)
+        mlp_layers = check_count("mlp_layers", mlp_layers)
+        step_scale = check_real("step_scale", step_scale, positive=True, unit="metres")
+        if dt is not None:
+            dt = check_real("dt", dt, positive=True, unit="seconds")
+        n_bytes = 4 * encoder_parameter_count(n_units, mlp_hidden, mlp_layers)
+        ram = device_memory_bytes("cpu")
+        if ram is not None and n_bytes > ram:
+            raise ValueError(
+                f"n_units={n_units}, mlp_hidden={mlp_hidden}, mlp_layers={mlp_layers}: the "
+                f"encoder's parameters (n_units²·mlp_hidden) alone would need "
+                f"{format_bytes(n_bytes)}, more than this machine's {format_bytes(ram)} of memory"
+            )
+        self.n_units, self.mlp_hidden, self.mlp_layers = n_units, mlp_hidden, mlp_layers
+        self.step_scale, self.dt = step_scale, dt
         widths = [2] + [self.mlp_hidden] * (mlp_layers - 1) + [self.n_units**2]
         layers: list[nn.Module] = []
         for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
