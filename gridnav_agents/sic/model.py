@@ -44,6 +44,17 @@ class NormReLU(nn.Module):
         return norm_relu(h)
 
 
+def _check_finite(name: str, v: Tensor) -> None:
+    """``ValueError`` naming ``name`` unless every entry of ``v`` is finite."""
+    bad = ~torch.isfinite(v)
+    if bool(bad.any()):
+        first = tuple(int(i) for i in bad.nonzero()[0])
+        raise ValueError(
+            f"{name} must be finite displacements in metres per step; entry {first} is "
+            f"{v[first].item()}"
+        )
+
+
 def _norm_relu_with_norm(h: Tensor) -> tuple[Tensor, Tensor]:
     """``(norm_relu(h), n)`` with ``n = ||ReLU(h)||``, or 0 where the state is dead."""
     r = torch.relu(h)
@@ -132,9 +143,9 @@ class SICEncoder(nn.Module):
         dt: seconds per step of the training velocities (``None``: the paper's unitless steps).
         generator: source of the initial weights (default: a fresh generator seeded with 0).
 
-    Shapes: velocities ``(..., 2)`` metres per step, states ``(..., N)``. The arguments
-    are checked before anything is allocated: an encoder whose parameters alone exceed the
-    machine's memory raises ``ValueError``.
+    Shapes: velocities ``(..., 2)`` metres per step (NaN or inf raises ``ValueError``),
+    states ``(..., N)``. The arguments are checked before anything is allocated: an encoder
+    whose parameters alone exceed the machine's memory raises ``ValueError``.
     """
 
     def __init__(
@@ -213,6 +224,7 @@ class SICEncoder(nn.Module):
 
     def step(self, g: Tensor, v: Tensor) -> Tensor:
         """One update ``g -> NormReLU(W(v) g)``; ``g (batch, N)``, ``v (batch, 2)`` or unbatched."""
+        _check_finite("v", v)
         unbatched = g.dim() == 1
         if unbatched:
             g, v = g.unsqueeze(0), v.unsqueeze(0)
@@ -235,6 +247,7 @@ class SICEncoder(nn.Module):
         """
         if velocities.dim() != 3 or velocities.shape[-1] != 2:
             raise ValueError(f"velocities must be (batch, T, 2), got {tuple(velocities.shape)}")
+        _check_finite("velocities", velocities)
         batch, n_steps, _ = velocities.shape
         g = self._start(g0, batch)
         states = []
@@ -262,6 +275,7 @@ class SICEncoder(nn.Module):
         """
         if velocities.dim() != 2 or velocities.shape[-1] != 2:
             raise ValueError(f"velocities must be (K, 2), got {tuple(velocities.shape)}")
+        _check_finite("velocities", velocities)
         if index.dim() != 2:
             raise ValueError(f"index must be (B, T), got {tuple(index.shape)}")
         batch, n_steps = index.shape
