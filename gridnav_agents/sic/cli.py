@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from gridnav_agents.sic.config import PRESETS, SICConfig
+from gridnav_agents.sic.config import PRESETS
 
 __all__ = ["add_pretrain_arguments", "pretrain_main"]
 
@@ -41,13 +41,12 @@ def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
 def pretrain_main(args: argparse.Namespace) -> int:
     """Entry point of ``gridnav pretrain``: 0 done, 1 stopped on non-finite losses, 130
     interrupted; bad input raises ``ValueError`` / ``OSError`` (the CLI prints one line)."""
+    from gridnav_agents.sic.rundir import stored_config
     from gridnav_agents.sic.train import NonFiniteLossError, train
 
     out = Path(args.out)
-    if args.resume and args.preset is None and (out / "config.json").is_file():
-        config = SICConfig.from_dict(json.loads((out / "config.json").read_text()))
-    else:
-        config = PRESETS[args.preset or "quick"]
+    stored = stored_config(out) if args.resume and args.preset is None else None
+    config = stored if stored is not None else PRESETS[args.preset or "quick"]
     config = config.with_overrides(args.overrides)
     if args.device is not None:
         config = config.with_overrides([f"device={args.device}"])
