@@ -103,3 +103,26 @@ def test_dict_round_trip_and_unknown_keys():
     assert c.diff(PRESETS["quick"]) == ["seed"]
     with pytest.raises(ValueError, match="bogus"):
         SICConfig.from_dict({**c.to_dict(), "bogus": 1})
+
+
+def test_block_gains_are_a_centred_geometric_gradient():
+    c = SICConfig(n_units=12, n_blocks=3, block_gain_ratio=2.0)
+    assert c.block_gains == pytest.approx((0.5, 1.0, 2.0))
+    assert SICConfig(n_units=12, n_blocks=2, block_gain_ratio=4.0).block_gains == (0.5, 2.0)
+    assert SICConfig().block_gains == (1.0,)
+    with pytest.raises(ValueError, match="n_blocks"):
+        SICConfig(n_units=12, n_blocks=5)
+    with pytest.raises(ValueError, match="block_gain_ratio"):
+        SICConfig(n_blocks=2, block_gain_ratio=0)
+
+
+def test_identity_init_starts_every_block_at_the_identity():
+    import torch
+
+    from gridnav_agents.sic.train import build_encoder
+
+    c = SICConfig(n_units=12, mlp_hidden=8, n_blocks=3, identity_init=0.0, block_gain_ratio=2.0)
+    model = build_encoder(c)
+    assert model.block_gains == pytest.approx((0.5, 1.0, 2.0))
+    w = model.transition(torch.tensor([[0.1, -0.05], [0.0, 0.0]]))
+    assert torch.equal(w, torch.eye(12).expand(2, 12, 12))
