@@ -191,7 +191,8 @@ def test_block_recurrence_matches_step_by_step_with_gradients():
     assert torch.allclose(fast, slow, atol=1e-12) and torch.allclose(fast[:, -1], stepped)
     for a, b in zip(fast_grads, slow_grads, strict=True):
         assert torch.allclose(a, b, atol=1e-10)
-    assert torch.allclose(fast.view(5, 7, 2, 6).norm(dim=-1), torch.full((5, 7, 2), 0.5**0.5, dtype=torch.float64))
+    half = torch.full((5, 7, 2), 0.5**0.5, dtype=torch.float64)
+    assert torch.allclose(fast.view(5, 7, 2, 6).norm(dim=-1), half)
 
 
 def test_block_gains_are_fixed_and_scale_the_velocity():
