@@ -179,6 +179,11 @@ CASES = {
     "SICConfig(lr=1e300)": (lambda: SICConfig(lr=1e300), "lr"),
     "SICConfig(n_steps=nan)": (lambda: SICConfig(n_steps=NAN), "n_steps"),
     "SICConfig(n_steps=None)": (lambda: SICConfig(n_steps=None), "n_steps"),
+    "SICConfig(block_gain_ratio=1e6)": (
+        lambda: SICConfig(n_blocks=64, block_gain_ratio=1e6),
+        "block_gain_ratio",
+    ),
+    "SICEncoder(n_blocks=nan)": (lambda: SICEncoder(n_blocks=NAN), "n_blocks"),
     "SICConfig(smooth_dt=1)": (lambda: SICConfig(velocity="smooth", smooth_dt=1.0), "smooth_dt"),
     "override seed=1e20": (lambda: SICConfig().with_overrides(["seed=1e20"]), "seed"),
 }

@@ -135,11 +135,11 @@ def test_training_memory_parameters_are_exact_and_the_limit_names_the_settings()
     from gridnav_agents.sic.memory import MAX_TRAINING_BYTES, training_memory
     from gridnav_agents.sic.model import SICEncoder
 
-    for n, h, layers in [(8, 8, 3), (12, 5, 1), (6, 4, 4)]:
-        c = SICConfig(n_units=n, mlp_hidden=h, mlp_layers=layers)
-        count = sum(p.numel() for p in SICEncoder(n, h, layers).parameters())
+    for n, h, layers, blocks in [(8, 8, 3, 1), (12, 5, 1, 1), (6, 4, 4, 1), (12, 5, 3, 3)]:
+        c = SICConfig(n_units=n, mlp_hidden=h, mlp_layers=layers, n_blocks=blocks)
+        count = sum(p.numel() for p in SICEncoder(n, h, layers, n_blocks=blocks).parameters())
         (fields, size), *_ = training_memory(c).values()
-        assert fields == ("n_units", "mlp_hidden", "mlp_layers")
+        assert fields == ("n_units", "mlp_hidden", "mlp_layers", "n_blocks")
         assert size == 16 * count  # float32 weights, gradients and AdamW's two moments
     # N = 100000: the MLP's last layer alone has 128 · 1e10 weights, 5.12e12 bytes
     with pytest.raises(ValueError) as info:
@@ -150,3 +150,26 @@ def test_training_memory_parameters_are_exact_and_the_limit_names_the_settings()
     # 16 bytes × (3·128 + 128² + 128 + 129 · 1e10 + 1e5) parameters = 18.8 TiB
     assert "18.8 TiB" in message
     assert MAX_TRAINING_BYTES == 2**40
+
+
+def test_block_gains_are_a_centred_geometric_gradient():
+    c = SICConfig(n_units=12, n_blocks=3, block_gain_ratio=2.0)
+    assert c.block_gains == pytest.approx((0.5, 1.0, 2.0))
+    assert SICConfig(n_units=12, n_blocks=2, block_gain_ratio=4.0).block_gains == (0.5, 2.0)
+    assert SICConfig().block_gains == (1.0,)
+    with pytest.raises(ValueError, match="n_blocks"):
+        SICConfig(n_units=12, n_blocks=5)
+    with pytest.raises(ValueError, match="block_gain_ratio"):
+        SICConfig(n_blocks=2, block_gain_ratio=0)
+
+
+def test_identity_init_starts_every_block_at_the_identity():
+    import torch
+
+    from gridnav_agents.sic.train import build_encoder
+
+    c = SICConfig(n_units=12, mlp_hidden=8, n_blocks=3, identity_init=0.0, block_gain_ratio=2.0)
+    model = build_encoder(c)
+    assert model.block_gains == pytest.approx((0.5, 1.0, 2.0))
+    w = model.transition(torch.tensor([[0.1, -0.05], [0.0, 0.0]]))
+    assert torch.equal(w, torch.eye(12).expand(2, 12, 12))

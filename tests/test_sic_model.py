@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridnav_agents.sic.model import SICEncoder, norm_relu
+from gridnav_agents.sic.model import SICEncoder, block_norm_relu, norm_relu
 
 
 def _encoder(n: int = 12, hidden: int = 8, seed: int = 0) -> SICEncoder:
@@ -136,14 +136,17 @@ def test_dead_states_in_the_recurrence_match_and_have_finite_gradients():
     assert all(torch.isfinite(p.grad).all() for p in model.parameters())
 
 
-@pytest.mark.parametrize("n, h, layers", [(8, 8, 3), (12, 5, 1), (6, 4, 4)])
-def test_parameter_shapes_and_count_match_the_encoder(n, h, layers):
+@pytest.mark.parametrize(
+    "n, h, layers, k", [(8, 8, 3, 1), (12, 5, 1, 1), (6, 4, 4, 1), (12, 5, 3, 3)]
+)
+def test_parameter_shapes_and_count_match_the_encoder(n, h, layers, k):
     from gridnav_agents.sic.memory import encoder_parameter_count, encoder_parameter_shapes
 
-    model = SICEncoder(n, h, layers)
-    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    assert encoder_parameter_shapes(n, h, layers) == shapes
-    assert encoder_parameter_count(n, h, layers) == sum(p.numel() for p in model.parameters())
+    model = SICEncoder(n, h, layers, n_blocks=k)
+    shapes = {name: tuple(v.shape) for name, v in model.state_dict().items()}
+    assert encoder_parameter_shapes(n, h, layers, k) == shapes
+    count = sum(p.numel() for p in model.parameters())
+    assert encoder_parameter_count(n, h, layers, k) == count
 
 
 def test_encoder_larger_than_the_machine_is_refused_before_allocating(monkeypatch):
@@ -151,5 +154,92 @@ def test_encoder_larger_than_the_machine_is_refused_before_allocating(monkeypatc
 
     monkeypatch.setattr(model_mod, "device_memory_bytes", lambda device: 10_000)
     SICEncoder(8, 8)  # (3·8 + 72 + 9·64 + 8) · 4 bytes = 2,720 bytes: fits
-    with pytest.raises(ValueError, match=r"n_units=24, mlp_hidden=8, mlp_layers=3: .* 20\.7 KiB"):
+    with pytest.raises(
+        ValueError, match=r"n_units=24, mlp_hidden=8, mlp_layers=3, n_blocks=1: .* 20\.7 KiB"
+    ):
         SICEncoder(24, 8)  # (3·8 + 72 + 9·576 + 24) · 4 = 21,216 bytes > 10,000
+
+
+def _blocks(k: int = 3, gains=None, n: int = 12, seed: int = 0) -> SICEncoder:
+    gen = torch.Generator().manual_seed(seed)
+    return SICEncoder(n, 8, 3, n_blocks=k, block_gains=gains, generator=gen).double()
+
+
+def test_block_norm_relu_normalises_each_block():
+    h = torch.tensor([[3.0, -1.0, 4.0, 0.0, 1.0, 1.0], [-1.0, -1.0, -1.0, 2.0, 0.0, 0.0]])
+    g = block_norm_relu(h, 3)
+    blocks = g.view(2, 3, 2)
+    assert torch.allclose(blocks.norm(dim=-1), torch.full((2, 3), 1 / math.sqrt(3)))
+    assert torch.allclose(g.norm(dim=-1), torch.ones(2))
+    assert torch.allclose(blocks[0, 0], torch.tensor([1.0, 0.0]) / math.sqrt(3))  # [3, -1]
+    assert torch.allclose(blocks[1, 0], torch.full((2,), 0.5**0.5) / math.sqrt(3))  # dead block
+    assert torch.equal(block_norm_relu(h, 1), norm_relu(h))
+
+
+def test_blocks_do_not_mix():
+    model = _blocks(k=3, gains=[0.5, 1.0, 2.0])
+    w = model.transition(torch.tensor([[0.05, -0.1]], dtype=torch.float64))[0]
+    mask = torch.block_diag(*[torch.ones(4, 4)] * 3).bool()
+    assert torch.all(w[~mask] == 0) and torch.all(w[mask] != 0)
+    gen = torch.Generator().manual_seed(3)
+    v = (torch.rand(6, 2, generator=gen, dtype=torch.float64) - 0.5) * 0.3
+    perms = torch.stack([torch.randperm(6, generator=gen) for _ in range(4)])
+    g0 = model.initial_state(4).detach().clone().requires_grad_(True)
+    states = model.forward_indexed(v, perms, g0)
+    states[..., :4].sum().backward()  # block 0's states depend on block 0's start only
+    assert torch.all(g0.grad[:, 4:] == 0) and torch.any(g0.grad[:, :4] != 0)
+    other = g0.detach().clone()
+    other[:, 4:] = torch.rand(4, 8, generator=gen, dtype=torch.float64)
+    again = model.forward_indexed(v, perms, other)
+    assert torch.allclose(again[..., :4], states[..., :4].detach())
+
+
+def test_block_recurrence_matches_step_by_step_with_gradients():
+    model = _blocks(k=2, gains=[0.7, 1.4])
+    gen = torch.Generator().manual_seed(1)
+    v = (torch.rand(7, 2, generator=gen, dtype=torch.float64) - 0.5) * 0.3
+    perms = torch.stack([torch.randperm(7, generator=gen) for _ in range(5)])
+    weights = torch.randn(5, 7, 12, generator=gen, dtype=torch.float64)
+
+    def run(fn):
+        model.zero_grad()
+        states = fn()
+        (states * weights).sum().backward()
+        return states.detach(), [p.grad.clone() for p in model.parameters()]
+
+    fast, fast_grads = run(lambda: model.forward_indexed(v, perms))
+    slow, slow_grads = run(lambda: model(v[perms]))
+    stepped = model.initial_state(5)
+    for t in range(7):
+        stepped = model.step(stepped, v[perms[:, t]])
+    assert torch.allclose(fast, slow, atol=1e-12) and torch.allclose(fast[:, -1], stepped)
+    for a, b in zip(fast_grads, slow_grads, strict=True):
+        assert torch.allclose(a, b, atol=1e-10)
+    half = torch.full((5, 7, 2), 0.5**0.5, dtype=torch.float64)
+    assert torch.allclose(fast.view(5, 7, 2, 6).norm(dim=-1), half)
+
+
+def test_block_gains_are_fixed_and_scale_the_velocity():
+    model = _blocks(k=2, gains=[0.5, 2.0])
+    assert model.config()["block_gains"] == [0.5, 2.0]
+    assert all(p.numel() != 2 for p in model.parameters())  # no learnt gain vector
+    plain = _blocks(k=2, gains=None)
+    v = torch.tensor([[0.04, -0.02]], dtype=torch.float64)
+    # block b of the gained encoder is block b of the same weights at velocity gains[b]·v
+    assert torch.allclose(model.block_transition(v)[0, 0], plain.block_transition(0.5 * v)[0, 0])
+    assert torch.allclose(model.block_transition(v)[0, 1], plain.block_transition(2.0 * v)[0, 1])
+    opt = torch.optim.AdamW(model.parameters(), lr=0.1)
+    model.forward_indexed(v.repeat(3, 1), torch.zeros(2, 3, dtype=torch.long)).sum().backward()
+    opt.step()
+    assert model.block_gains == (0.5, 2.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [({"n_blocks": 5}, "n_blocks"), ({"n_blocks": 0}, "n_blocks"),
+     ({"n_blocks": 2, "block_gains": [1.0]}, "block_gains"),
+     ({"n_blocks": 2, "block_gains": [1.0, -1.0]}, "block_gains")],
+)  # fmt: skip
+def test_bad_block_arguments(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        SICEncoder(12, 8, 3, **kwargs)

@@ -185,6 +185,7 @@ def encoder_from_checkpoint(ckpt: Checkpoint) -> SICEncoder:
         raise CheckpointError(f"{ckpt.path}: no encoder description in the metadata")
     shapes = {k[6:]: v for k, v in ckpt.shapes.items() if k.startswith("model.")}
     sizes = {k: desc.get(k) for k in ("n_units", "mlp_hidden", "mlp_layers")}
+    sizes["n_blocks"] = desc.get("n_blocks", 1)
     if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in sizes.values()):
         raise CheckpointError(f"{ckpt.path}: bad encoder description {desc!r}")
     if sizes["mlp_layers"] > len(shapes):  # also bounds the work of listing the expected shapes

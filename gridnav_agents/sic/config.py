@@ -39,7 +39,12 @@ class SICConfig:
     the bias's random part) is scaled by ``spread ** (i / (N - 1) - 1/2)``, so at the start
     the units' velocity gains rise smoothly by that factor across the population, a gradient
     that breaks the symmetry between units without choosing any period or grouping. Nothing
-    is drawn for it.
+    is drawn for it. ``n_blocks`` (not in the paper; default 1): K > 1 makes the state K blocks of
+    ``N/K`` units with a block-diagonal ``W(v)`` and a NormReLU per block
+    (:class:`~gridnav_agents.sic.model.SICEncoder`): K modules built in, their periods learnt.
+    ``block_gain_ratio`` (default 1): block k's head sees the velocity scaled by
+    ``ratio ** (k - (K - 1) / 2)``, a fixed geometric gradient of velocity gains across the
+    blocks that is never learnt.
 
     Data: ``batch_size`` (B, 130) trajectories of ``seq_len`` (T, 60) steps; ``permute`` (paper:
     the B trajectories are permutations of one velocity sequence; ``False``: B independent
@@ -111,6 +116,8 @@ class SICConfig:
     mlp_layers: int = 3
     identity_init: float | None = None
     init_gain_spread: float = 1.0
+    n_blocks: int = 1
+    block_gain_ratio: float = 1.0
     # data
     batch_size: int = 130
     seq_len: int = 60
@@ -160,6 +167,7 @@ class SICConfig:
             object.__setattr__(self, f.name, _coerce(f.name, value, hints[f.name]))
         pos_int = [
             "n_units",
+            "n_blocks",
             "mlp_hidden",
             "mlp_layers",
             "batch_size",
@@ -190,6 +198,21 @@ class SICConfig:
         if not (math.isfinite(self.init_gain_spread) and self.init_gain_spread >= 1):
             raise ValueError(
                 f"init_gain_spread must be a finite number >= 1, got {self.init_gain_spread!r}"
+            )
+        if self.n_units % self.n_blocks or self.n_units // self.n_blocks < 2:
+            raise ValueError(
+                f"n_blocks must divide n_units into blocks of at least 2 units, got n_blocks "
+                f"{self.n_blocks!r} for n_units {self.n_units!r}"
+            )
+        if not (math.isfinite(self.block_gain_ratio) and self.block_gain_ratio > 0):
+            raise ValueError(
+                f"block_gain_ratio must be a finite positive number, got {self.block_gain_ratio!r}"
+            )
+        spread = abs(math.log(self.block_gain_ratio)) * (self.n_blocks - 1) / 2
+        if spread > math.log(_FLOAT_MAX):  # the outer blocks' gains ratio ** ±(K - 1) / 2
+            raise ValueError(
+                f"block_gain_ratio {self.block_gain_ratio!r} with n_blocks {self.n_blocks} gives "
+                f"velocity gains beyond [1e-6, 1e6]"
             )
         if self.coniso_max_step is not None and not (
             math.isfinite(self.coniso_max_step) and self.coniso_max_step > 0
@@ -274,6 +297,12 @@ class SICConfig:
         if self.curriculum_step is not None and step >= self.curriculum_step:
             return self.curriculum_batch_size, self.curriculum_seq_len
         return self.batch_size, self.seq_len
+
+    @property
+    def block_gains(self) -> tuple[float, ...]:
+        """The fixed velocity gain of each block: ``block_gain_ratio ** (k - (K - 1) / 2)``."""
+        k = self.n_blocks
+        return tuple(self.block_gain_ratio ** (b - (k - 1) / 2) for b in range(k))
 
     @property
     def dt(self) -> float | None:

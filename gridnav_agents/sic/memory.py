@@ -32,11 +32,12 @@ _FLOAT = 4  # bytes per float32
 
 
 def encoder_parameter_shapes(
-    n_units: int, mlp_hidden: int, mlp_layers: int
+    n_units: int, mlp_hidden: int, mlp_layers: int, n_blocks: int = 1
 ) -> dict[str, tuple[int, ...]]:
     """Names and shapes of an ``SICEncoder``'s tensors (its ``state_dict``): the MLP's Linear
-    layers ``2 -> mlp_hidden -> ... -> n_units²`` (ReLUs between them) and ``g0_param``."""
-    widths = [2] + [mlp_hidden] * (mlp_layers - 1) + [n_units * n_units]
+    layers ``2 -> mlp_hidden -> ... -> n_blocks·(n_units/n_blocks)²`` (ReLUs between them)
+    and ``g0_param``."""
+    widths = [2] + [mlp_hidden] * (mlp_layers - 1) + [_head_width(n_units, n_blocks)]
     shapes: dict[str, tuple[int, ...]] = {}
     for i in range(mlp_layers):
         shapes[f"mlp.{2 * i}.weight"] = (widths[i + 1], widths[i])
@@ -45,29 +46,38 @@ def encoder_parameter_shapes(
     return shapes
 
 
-def encoder_parameter_count(n_units: int, mlp_hidden: int, mlp_layers: int) -> int:
+def encoder_parameter_count(
+    n_units: int, mlp_hidden: int, mlp_layers: int, n_blocks: int = 1
+) -> int:
     """Number of an ``SICEncoder``'s parameters (exact, an int of any size)."""
-    n2, h = n_units * n_units, mlp_hidden
+    out, h = _head_width(n_units, n_blocks), mlp_hidden
     if mlp_layers == 1:
-        return 3 * n2 + n_units
-    return 3 * h + (mlp_layers - 2) * (h * h + h) + (h + 1) * n2 + n_units
+        return 3 * out + n_units
+    return 3 * h + (mlp_layers - 2) * (h * h + h) + (h + 1) * out + n_units
+
+
+def _head_width(n_units: int, n_blocks: int) -> int:
+    """Outputs of the MLP's last layer: the ``n_blocks`` diagonal blocks of ``W(v)``."""
+    return n_blocks * (n_units // n_blocks) ** 2
 
 
 def training_memory(config: SICConfig) -> dict[str, tuple[tuple[str, ...], int]]:
     """Estimated bytes of one pretraining step, per component: ``{description: (fields that
     set it, bytes)}``. Float32 tensors; the larger of the normal and the curriculum batch shape.
 
-    Parameters hold 4 copies (weights, gradients, AdamW's two moments). The transition
-    matrices ``W(v)`` are ``n_units²`` each: ``seq_len`` distinct ones for permuted batches
-    (plus a ``batch_size``-deep gather buffer), one per step of every trajectory otherwise. The
-    recurrent states and their gradients are ~8 copies of ``(B·T, N)``; the streamed pairwise
-    losses hold a ``loss_block × M`` block (``M = B·T + 1`` states, or ``pair_subsample``).
+    Parameters hold 4 copies (weights, gradients, AdamW's two moments). A transition matrix
+    ``W(v)`` holds ``n_units² / n_blocks`` entries (its diagonal blocks): ``seq_len``
+    distinct ones for permuted batches (plus a ``batch_size``-deep gather buffer), one per step
+    of every trajectory otherwise. The recurrent states and their gradients are ~8 copies of
+    ``(B·T, N)``; the streamed pairwise losses hold a ``loss_block × M`` block
+    (``M = B·T + 1`` states, or ``pair_subsample``).
     """
-    n, h, n_layers = config.n_units, config.mlp_hidden, config.mlp_layers
-    params = 4 * _FLOAT * encoder_parameter_count(n, h, n_layers)
+    n, h, n_layers, k = config.n_units, config.mlp_hidden, config.mlp_layers, config.n_blocks
+    n2 = _head_width(n, k)  # entries of one W(v): n_units² / n_blocks
+    params = 4 * _FLOAT * encoder_parameter_count(n, h, n_layers, k)
     parts = {
-        "encoder parameters, gradients and AdamW state (~n_units² · mlp_hidden)": (
-            ("n_units", "mlp_hidden", "mlp_layers"),
+        "encoder parameters, gradients and AdamW state (~n_units² · mlp_hidden / n_blocks)": (
+            ("n_units", "mlp_hidden", "mlp_layers", "n_blocks"),
             params,
         )
     }
@@ -85,13 +95,17 @@ def training_memory(config: SICConfig) -> dict[str, tuple[tuple[str, ...], int]]
         m = b * t + 1
         if config.pair_subsample is not None:
             m = min(m, config.pair_subsample)
-        hidden = 2 * b * t * h * (n_layers - 1)
+        hidden = 2 * b * t * h * (n_layers - 1) * (1 if config.block_gain_ratio == 1 else k)
         if config.permute:
-            mats = ("transition matrices (~(seq_len + batch_size) · n_units²)", (3 * t + 2 * b))
+            what = "transition matrices (~(seq_len + batch_size) · n_units² / n_blocks)"
+            mats = (what, 3 * t + 2 * b)
         else:
-            mats = ("transition matrices (~batch_size · seq_len · n_units²)", (b * t + 2 * b))
+            mats = (
+                "transition matrices (~batch_size · seq_len · n_units² / n_blocks)",
+                b * t + 2 * b,
+            )
         sizes = {
-            mats[0]: ((t_name, b_name, "n_units"), _FLOAT * (mats[1] * n * n + hidden)),
+            mats[0]: ((t_name, b_name, "n_units"), _FLOAT * (mats[1] * n2 + hidden)),
             "recurrent states (~batch_size · seq_len · n_units)": (
                 (b_name, t_name, "n_units"),
                 8 * _FLOAT * b * t * n,

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from gridnav_agents.sic.memory import device_memory_bytes, encoder_parameter_count, format_bytes
 from gridnav_env._validate import check_count, check_real
 
-__all__ = ["DEAD_STATE_NORM", "NormReLU", "SICEncoder", "norm_relu"]
+__all__ = ["DEAD_STATE_NORM", "NormReLU", "SICEncoder", "block_norm_relu", "norm_relu"]
 
 #: A pre-activation whose ReLU has L2 norm at or below this is "dead" (see :func:`norm_relu`).
 DEAD_STATE_NORM = 1e-12
@@ -53,6 +53,16 @@ def _check_finite(name: str, v: Tensor) -> None:
             f"{name} must be finite displacements in metres per step; entry {first} is "
             f"{v[first].item()}"
         )
+
+
+def block_norm_relu(h: Tensor, n_blocks: int = 1) -> Tensor:
+    """:func:`norm_relu` applied to each of ``n_blocks`` equal blocks of the last dimension,
+    each block then scaled by ``1/sqrt(n_blocks)``: the output is non-negative, unit-norm, and
+    every block carries the same share of it. ``n_blocks = 1`` is :func:`norm_relu`."""
+    if n_blocks == 1:
+        return norm_relu(h)
+    blocks = h.unflatten(-1, (n_blocks, h.shape[-1] // n_blocks))
+    return (norm_relu(blocks) / math.sqrt(n_blocks)).flatten(-2)
 
 
 def _norm_relu_with_norm(h: Tensor) -> tuple[Tensor, Tensor]:
@@ -132,6 +142,14 @@ class SICEncoder(nn.Module):
     ``g_t = NormReLU(W(v_t) g_{t-1})`` with ``W(v) = MLP(v / step_scale)`` reshaped to ``N×N``
     and a learnt start code ``g_0 = NormReLU(g0_param)``.
 
+    Blocks (not in the paper; ``n_blocks`` K > 1): the state is K blocks of ``N/K`` units, ``W(v)``
+    is block-diagonal (the MLP's last layer outputs the K blocks, ``K·(N/K)²`` values) and the
+    NormReLU acts on each block, scaled by ``1/sqrt(K)`` (:func:`block_norm_relu`): K separate
+    recurrent networks that share the MLP's hidden layers, a code with K modules built in whose
+    periods are learnt. ``block_gains`` (K numbers, default all 1) scale the velocity each
+    block's head sees: block k's matrix is computed from the hidden features of
+    ``block_gains[k] · v`` (fixed, never learnt).
+
     Args:
         n_units: ``N``, number of recurrent units (paper: 128).
         mlp_hidden: width of the MLP's hidden layers (not given in the paper; default 128).
@@ -141,6 +159,8 @@ class SICEncoder(nn.Module):
             fixed rescaling that keeps the MLP's inputs O(1); recorded so users can check a
             mismatch.
         dt: seconds per step of the training velocities (``None``: the paper's unitless steps).
+        n_blocks: K, the number of blocks (1: the paper's architecture); divides ``n_units``.
+        block_gains: K positive velocity gains, one per block (``None``: all 1).
         generator: source of the initial weights (default: a fresh generator seeded with 0).
 
     Shapes: velocities ``(..., 2)`` metres per step (NaN or inf raises ``ValueError``),
@@ -155,6 +175,8 @@ class SICEncoder(nn.Module):
         mlp_layers: int = 3,
         step_scale: float = 0.15,
         dt: float | None = None,
+        n_blocks: int = 1,
+        block_gains: tuple[float, ...] | list[float] | None = None,
         generator: torch.Generator | None = None,
     ):
         super().__init__()
@@ -164,17 +186,35 @@ class SICEncoder(nn.Module):
         step_scale = check_real("step_scale", step_scale, positive=True, unit="metres")
         if dt is not None:
             dt = check_real("dt", dt, positive=True, unit="seconds")
-        n_bytes = 4 * encoder_parameter_count(n_units, mlp_hidden, mlp_layers)
+        n_blocks = check_count("n_blocks", n_blocks)
+        if n_units % n_blocks or n_units // n_blocks < 2:
+            raise ValueError(
+                f"n_blocks must divide n_units into blocks of at least 2 units, got n_blocks "
+                f"{n_blocks!r} for n_units {n_units!r}"
+            )
+        try:
+            gains = [1.0] * n_blocks if block_gains is None else [float(g) for g in block_gains]
+        except (TypeError, ValueError):
+            gains = []
+        if len(gains) != n_blocks or not all(math.isfinite(g) and g > 0 for g in gains):
+            raise ValueError(
+                f"block_gains must be {n_blocks} positive numbers (one per block), got "
+                f"{block_gains!r}"
+            )
+        n_bytes = 4 * encoder_parameter_count(n_units, mlp_hidden, mlp_layers, n_blocks)
         ram = device_memory_bytes("cpu")
         if ram is not None and n_bytes > ram:
             raise ValueError(
-                f"n_units={n_units}, mlp_hidden={mlp_hidden}, mlp_layers={mlp_layers}: the "
-                f"encoder's parameters (n_units²·mlp_hidden) alone would need "
-                f"{format_bytes(n_bytes)}, more than this machine's {format_bytes(ram)} of memory"
+                f"n_units={n_units}, mlp_hidden={mlp_hidden}, mlp_layers={mlp_layers}, "
+                f"n_blocks={n_blocks}: the encoder's parameters (n_units²·mlp_hidden/n_blocks) "
+                f"alone would need {format_bytes(n_bytes)}, more than this machine's "
+                f"{format_bytes(ram)} of memory"
             )
         self.n_units, self.mlp_hidden, self.mlp_layers = n_units, mlp_hidden, mlp_layers
         self.step_scale, self.dt = step_scale, dt
-        widths = [2] + [self.mlp_hidden] * (mlp_layers - 1) + [self.n_units**2]
+        self.n_blocks, self.block_size = n_blocks, n_units // n_blocks
+        self.block_gains = tuple(gains)
+        widths = [2] + [self.mlp_hidden] * (mlp_layers - 1) + [self.n_blocks * self.block_size**2]
         layers: list[nn.Module] = []
         for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
             if i > 0:
@@ -203,6 +243,8 @@ class SICEncoder(nn.Module):
             "mlp_layers": self.mlp_layers,
             "step_scale": self.step_scale,
             "dt": self.dt,
+            "n_blocks": self.n_blocks,
+            "block_gains": list(self.block_gains),
         }
 
     def extra_repr(self) -> str:
@@ -210,17 +252,42 @@ class SICEncoder(nn.Module):
 
     @property
     def g0(self) -> Tensor:
-        """The learnt start code ``(N,)``, non-negative and unit-norm."""
-        return norm_relu(self.g0_param)
+        """The learnt start code ``(N,)``, non-negative and unit-norm (each block ``1/sqrt(K)``)."""
+        return block_norm_relu(self.g0_param, self.n_blocks)
 
     def initial_state(self, batch: int) -> Tensor:
         """``g_0`` repeated: ``(batch, N)``."""
         return self.g0.unsqueeze(0).expand(batch, -1)
 
+    def block_transition(self, velocities: Tensor) -> Tensor:
+        """The diagonal blocks of ``W(v)``: ``(..., 2)`` metres per step -> ``(..., K, n, n)``
+        with ``n = N / K`` (``K = 1``: ``(..., 1, N, N)``)."""
+        k, n = self.n_blocks, self.block_size
+        x = velocities / self.step_scale
+        if all(gain == 1.0 for gain in self.block_gains):
+            return self.mlp(x).unflatten(-1, (k, n, n))
+        gains = x.new_tensor(self.block_gains)
+        hidden = self.mlp[:-1](gains.view(k, *[1] * (x.dim() - 1), 1) * x)  # (K, ..., H)
+        last = self.mlp[-1]
+        weight = last.weight.view(k, n * n, -1)
+        w = torch.einsum("k...h,kmh->...km", hidden, weight) + last.bias.view(k, n * n)
+        return w.unflatten(-1, (n, n))
+
     def transition(self, velocities: Tensor) -> Tensor:
-        """``W(v)``: ``(..., 2)`` metres per step -> ``(..., N, N)``."""
-        w = self.mlp(velocities / self.step_scale)
-        return w.unflatten(-1, (self.n_units, self.n_units))
+        """``W(v)``: ``(..., 2)`` metres per step -> ``(..., N, N)`` (block-diagonal for K > 1)."""
+        blocks = self.block_transition(velocities)
+        if self.n_blocks == 1:
+            return blocks.squeeze(-3)
+        w = blocks.new_zeros(*blocks.shape[:-3], self.n_units, self.n_units)
+        n = self.block_size
+        for b in range(self.n_blocks):
+            w[..., b * n : (b + 1) * n, b * n : (b + 1) * n] = blocks[..., b, :, :]
+        return w
+
+    def _update(self, blocks: Tensor, g: Tensor) -> Tensor:
+        """``block_norm_relu(W g)`` for blocks ``(batch, K, n, n)`` and states ``(batch, N)``."""
+        h = torch.matmul(blocks, g.unflatten(-1, (self.n_blocks, self.block_size)).unsqueeze(-1))
+        return block_norm_relu(h.squeeze(-1).flatten(-2), self.n_blocks)
 
     def step(self, g: Tensor, v: Tensor) -> Tensor:
         """One update ``g -> NormReLU(W(v) g)``; ``g (batch, N)``, ``v (batch, 2)`` or unbatched."""
@@ -228,8 +295,7 @@ class SICEncoder(nn.Module):
         unbatched = g.dim() == 1
         if unbatched:
             g, v = g.unsqueeze(0), v.unsqueeze(0)
-        w = self.transition(v.to(g.dtype))
-        out = norm_relu(torch.bmm(w, g.unsqueeze(-1)).squeeze(-1))
+        out = self._update(self.block_transition(v.to(g.dtype)), g)
         return out.squeeze(0) if unbatched else out
 
     def _start(self, g0: Tensor | None, batch: int) -> Tensor:
@@ -252,7 +318,7 @@ class SICEncoder(nn.Module):
         g = self._start(g0, batch)
         states = []
         for t in range(n_steps):
-            g = norm_relu(torch.bmm(self.transition(velocities[:, t]), g.unsqueeze(-1)).squeeze(-1))
+            g = self._update(self.block_transition(velocities[:, t]), g)
             states.append(g)
         return torch.stack(states, dim=1) if states else g.new_zeros(batch, 0, self.n_units)
 
@@ -264,6 +330,7 @@ class SICEncoder(nn.Module):
         Trajectory ``b`` takes ``velocities[index[b, t]]`` at step ``t``; for the paper's permuted
         batch ``velocities`` is ``(T, 2)`` and ``index`` the ``(B, T)`` permutations. The MLP runs
         ``K`` times, not ``B·T``, and the ``B·T`` matrices ``W`` are never stored together.
+        With blocks, each block of each trajectory is run as its own recurrence.
 
         Args:
             velocities: ``(K, 2)`` metres per step.
@@ -285,5 +352,20 @@ class SICEncoder(nn.Module):
         index = index.to(device=velocities.device, dtype=torch.long)
         if index.min() < 0 or index.max() >= len(velocities):
             raise ValueError(f"index must lie in [0, {len(velocities)})")
-        mats = self.transition(velocities).contiguous()  # (K, N, N), the only W evaluations
-        return _IndexedRecurrence.apply(mats, index.contiguous(), g.contiguous())
+        k, n = self.n_blocks, self.block_size
+        mats = self.block_transition(velocities)  # (M, K, n, n), the only W evaluations
+        if k == 1:
+            return _IndexedRecurrence.apply(
+                mats.squeeze(1).contiguous(), index.contiguous(), g.contiguous()
+            )
+        # block b of trajectory i is recurrence i·K + b, driven by the matrices m·K + b
+        block_index = index[:, None, :] * k + torch.arange(k, device=index.device)[None, :, None]
+        g_blocks = g.reshape(batch * k, n) * math.sqrt(k)
+        states = _IndexedRecurrence.apply(
+            mats.reshape(-1, n, n).contiguous(),
+            block_index.reshape(batch * k, n_steps).contiguous(),
+            g_blocks.contiguous(),
+        )  # (B·K, T, n), each block unit-norm
+        return states.view(batch, k, n_steps, n).transpose(1, 2).reshape(
+            batch, n_steps, self.n_units
+        ) / math.sqrt(k)

@@ -80,18 +80,21 @@ def build_encoder(config: SICConfig, generator: torch.Generator | None = None) -
         mlp_layers=config.mlp_layers,
         step_scale=config.step_scale,
         dt=config.dt,
+        n_blocks=config.n_blocks,
+        block_gains=config.block_gains,
         generator=generator,
     )
-    last, n = model.mlp[-1], config.n_units
+    last, n, size = model.mlp[-1], config.n_units, model.block_size
     with torch.no_grad():
-        if config.init_gain_spread != 1:  # row i of W(v) is outputs i·N .. i·N + N - 1
+        if config.init_gain_spread != 1:  # unit i's row of its block is outputs i·n .. i·n + n - 1
             gain = config.init_gain_spread ** (torch.arange(n) / max(n - 1, 1) - 0.5)
-            rows = gain.repeat_interleave(n)
+            rows = gain.repeat_interleave(size)
             last.weight.mul_(rows[:, None])
             last.bias.mul_(rows)
         if config.identity_init is not None:
             last.weight.mul_(config.identity_init)
-            last.bias.mul_(config.identity_init).add_(torch.eye(n).flatten())
+            eye = torch.eye(size).flatten().repeat(config.n_blocks)
+            last.bias.mul_(config.identity_init).add_(eye)
     return model
 
 
