@@ -68,15 +68,9 @@ class SICConfig:
     a ``sigma_x`` well below ``max_step`` almost no step qualifies (``sigma_x`` 0.025 m: ~2 %
     of Uniform²(±0.15 m) steps, ~1 of the T = 40 distinct velocities) and the term vanishes.
 
-    ``lambda_coniso = 0.01``: the conformal-isometry loss is a variance of ratios
-    ``||Δg|| / ||v||`` (m⁻¹). Its natural size is ``(σg/σx)² = 64`` times a squared coefficient
-    of variation, and before the code depends smoothly on ``v`` it is dominated by the slowest
-    steps (``1/||v||``): 30-110 at initialisation of the paper config, where separation is ~0.1.
-    Measured on the quick preset (300 steps): with 0 it stays at 4-260; with 0.01 it falls to
-    0.2-2 within ~200 steps (separation 0.17 vs 0.12, invariance 0.60 vs 0.68 at λ=0); with 0.1
-    it first collapses the code (separation 0.91, invariance 0.03 at step 10) since a frozen code
-    has zero variance. 0.01 regularises without that collapse; it is a measured guess, not tuned
-    for grids.
+    ``lambda_coniso`` (default 0.01) weighs the conformal-isometry loss, a variance of ratios
+    ``||Δg|| / ||v||`` (m⁻¹) whose natural size is ``(σg/σx)² = 64`` times a squared coefficient
+    of variation; docs/probes/recipe.md gives the measurements behind the default.
 
     Optimisation: AdamW (``lr`` 2e-5, ``weight_decay`` 0: Table 1 says "None"), gradients
     accumulated over ``accumulate`` (2) batches per optimizer step, L2-norm clipping at
