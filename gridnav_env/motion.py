@@ -110,19 +110,39 @@ class UniformVelocity(MotionModel):
             ``drift`` metres per step, in a direction (radians) drawn uniformly per agent, so
             its path spreads along a line of length ``drift · n_steps``. 0 (default): none,
             and no random number is drawn for it.
+        scale_spread: not in the paper; each step's Uniform² draw is multiplied by a factor
+            drawn log-uniformly in ``[1/scale_spread, scale_spread]`` (independently per step),
+            so step lengths span that range around the paper's scale, as animals' speeds span
+            an order of magnitude. 1 (default): none, and no random number is drawn for it.
     """
 
-    def __init__(self, max_step: float = 0.15, dt: float = 1.0, drift: float = 0.0):
+    def __init__(
+        self,
+        max_step: float = 0.15,
+        dt: float = 1.0,
+        drift: float = 0.0,
+        scale_spread: float = 1.0,
+    ):
         self.max_step = _check_float("max_step", max_step, positive=True)
         self.dt = _check_float("dt", dt, positive=True)
         self.drift = _check_float("drift", drift, nonneg=True)
+        self.scale_spread = _check_float("scale_spread", scale_spread, positive=True)
+        if self.scale_spread < 1:
+            raise ValueError(f"scale_spread must be >= 1, got {scale_spread!r}")
 
     def __repr__(self) -> str:
-        return f"UniformVelocity(max_step={self.max_step}, dt={self.dt}, drift={self.drift})"
+        return (
+            f"UniformVelocity(max_step={self.max_step}, dt={self.dt}, drift={self.drift}, "
+            f"scale_spread={self.scale_spread})"
+        )
 
     def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Draw raw displacements of shape ``(*shape, 2)``, metres per step."""
-        return rng.uniform(-self.max_step, self.max_step, size=(*shape, 2))
+        v = rng.uniform(-self.max_step, self.max_step, size=(*shape, 2))
+        if self.scale_spread > 1:
+            log_s = np.log(self.scale_spread)
+            v *= np.exp(rng.uniform(-log_s, log_s, size=(*shape, 1)))
+        return v
 
     def rollout(
         self,

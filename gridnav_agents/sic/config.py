@@ -47,7 +47,11 @@ class SICConfig:
     (not in the paper; uniform velocities only; default 0): every sequence's steps get a mean of
     that many metres per step in a direction drawn per sequence, so the batch's trajectories
     spread along a line of ``velocity_drift · T`` metres while still sharing start and end
-    (``gridnav_env.motion.UniformVelocity``'s ``drift``). ``start_walk`` (not in the paper;
+    (``gridnav_env.motion.UniformVelocity``'s ``drift``). ``step_scale_spread`` (not in the
+    paper; uniform velocities only; default 1): every step is multiplied by a factor drawn
+    log-uniformly in ``[1/spread, spread]``, so one batch holds steps of several scales and its
+    positions spread over a wider area while σx stays small (``UniformVelocity``'s
+    ``scale_spread``). ``start_walk`` (not in the paper;
     default 0: every batch starts at the learnt ``g0``): each batch starts instead from the state
     the encoder reaches from ``g0`` after that many steps drawn like the batch's, without
     gradient, so the start state differs from batch to batch and the code cannot anchor to one
@@ -108,6 +112,7 @@ class SICConfig:
     smooth_dt: float = 0.05
     smooth_speed_mean: float = 0.08
     velocity_drift: float = 0.0
+    step_scale_spread: float = 1.0
     start_walk: int = 0
     curriculum_step: int | None = None
     curriculum_batch_size: int = 16
@@ -229,6 +234,15 @@ class SICConfig:
             raise ValueError(f"plateau_factor must be in (0, 1), got {self.plateau_factor!r}")
         if self.velocity not in _VELOCITIES:
             raise ValueError(f"velocity must be one of {_VELOCITIES}, got {self.velocity!r}")
+        if not (math.isfinite(self.step_scale_spread) and self.step_scale_spread >= 1):
+            raise ValueError(
+                f"step_scale_spread must be a finite number >= 1, got {self.step_scale_spread!r}"
+            )
+        if self.step_scale_spread > 1 and self.velocity != "uniform":
+            raise ValueError(
+                f"step_scale_spread applies to velocity 'uniform' only, got step_scale_spread "
+                f"{self.step_scale_spread!r} with velocity {self.velocity!r}"
+            )
         if self.velocity_drift > 0 and self.velocity != "uniform":
             raise ValueError(
                 f"velocity_drift applies to velocity 'uniform' only, got velocity_drift "
