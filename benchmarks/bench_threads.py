@@ -1,7 +1,7 @@
 """Pretraining speed against the thread count, on an idle machine and beside a CPU hog.
 
 Runs ``gridnav pretrain --preset quick`` for ``--steps`` optimizer steps in a fresh process
-for each setting: ``--threads 1`` (gridnav's default), ``--threads 2`` (torch's own default on
+for each setting: ``--threads 1``, ``--threads 2`` (gridnav's default, and torch's own on
 a 2-core machine: one thread per core), and ``--threads 2`` with OpenMP's busy-wait policy
 (``OMP_WAIT_POLICY=ACTIVE``, what a plain ``import torch`` did before gridnav set PASSIVE);
 each once alone and once while a busy-loop process occupies one core. Steps per second come

@@ -94,21 +94,46 @@ class UniformVelocity(MotionModel):
             ``drift`` metres per step, in a direction (radians) drawn uniformly per agent, so
             its path spreads along a line of length ``drift · n_steps``. 0 (default): none,
             and no random number is drawn for it.
+        scale_spread: not in the paper; each step's Uniform² draw is multiplied by a factor
+            drawn log-uniformly in ``[1/scale_spread, scale_spread]`` (independently per step),
+            so step lengths span that range around the paper's scale, as animals' speeds span
+            an order of magnitude. 1 (default): none, and no random number is drawn for it.
     """
 
-    def __init__(self, max_step: float = 0.15, dt: float = 1.0, drift: float = 0.0):
+    def __init__(
+        self,
+        max_step: float = 0.15,
+        dt: float = 1.0,
+        drift: float = 0.0,
+        scale_spread: float = 1.0,
+    ):
         self.max_step = check_real(
             "max_step", max_step, positive=True, at_most=MAX_METRES, unit="metres"
         )
         self.dt = check_real("dt", dt, positive=True, unit="seconds")
         self.drift = check_real("drift", drift, nonneg=True, at_most=MAX_METRES, unit="metres")
+        self.scale_spread = check_real("scale_spread", scale_spread, positive=True)
+        if self.scale_spread < 1:
+            raise ValueError(f"scale_spread must be >= 1, got {scale_spread!r}")
+        if self.max_step * self.scale_spread > MAX_METRES:
+            raise ValueError(
+                f"max_step · scale_spread (the longest step) must be at most {MAX_METRES:g} m, "
+                f"got max_step={max_step!r}, scale_spread={scale_spread!r}"
+            )
 
     def __repr__(self) -> str:
-        return f"UniformVelocity(max_step={self.max_step}, dt={self.dt}, drift={self.drift})"
+        return (
+            f"UniformVelocity(max_step={self.max_step}, dt={self.dt}, drift={self.drift}, "
+            f"scale_spread={self.scale_spread})"
+        )
 
     def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         """Draw raw displacements of shape ``(*shape, 2)``, metres per step."""
-        return rng.uniform(-self.max_step, self.max_step, size=(*shape, 2))
+        v = rng.uniform(-self.max_step, self.max_step, size=(*shape, 2))
+        if self.scale_spread > 1:
+            log_s = np.log(self.scale_spread)
+            v *= np.exp(rng.uniform(-log_s, log_s, size=(*shape, 1)))
+        return v
 
     def rollout(
         self,

@@ -184,6 +184,14 @@ CASES = {
         "block_gain_ratio",
     ),
     "SICEncoder(n_blocks=nan)": (lambda: SICEncoder(n_blocks=NAN), "n_blocks"),
+    "SICConfig(step_scale_spread=1e4)": (
+        lambda: SICConfig(max_step=1e3, step_scale_spread=1e4),
+        "step_scale_spread",
+    ),
+    "UniformVelocity(scale_spread='2')": (
+        lambda: UniformVelocity(scale_spread="2"),
+        "scale_spread",
+    ),
     "SICConfig(smooth_dt=1)": (lambda: SICConfig(velocity="smooth", smooth_dt=1.0), "smooth_dt"),
     "override seed=1e20": (lambda: SICConfig().with_overrides(["seed=1e20"]), "seed"),
 }

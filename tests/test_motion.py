@@ -157,3 +157,27 @@ def test_single_agent_fast_path_matches_vectorised_step():
         noise = (noise_rng.standard_normal(1)[0], noise_rng.standard_normal(1)[0])
         state = m.step_single(state, noise, arena)
         np.testing.assert_allclose(state, [*pos[0], *vel[0], rot[0]], rtol=1e-7, atol=1e-9)
+
+
+def test_scale_spread_multiplies_each_step_by_a_log_uniform_factor():
+    from scipy.stats import kstest
+
+    plain = UniformVelocity(0.15).sample((4000,), np.random.default_rng(3))
+    spread = UniformVelocity(0.15, scale_spread=8.0).sample((4000,), np.random.default_rng(3))
+    factor = spread / plain  # same uniform draw first, then one factor per step
+    assert np.allclose(factor[:, 0], factor[:, 1])
+    log_f = np.log(factor[:, 0])
+    assert log_f.min() >= -np.log(8) and log_f.max() <= np.log(8)
+    assert kstest(log_f, "uniform", args=(-np.log(8), 2 * np.log(8))).pvalue > 0.01
+    # lengths span the range: the longest steps are ~8× the paper's, the shortest ~1/8
+    length = np.linalg.norm(spread, axis=1)
+    assert length.max() > 4 * 0.15 * np.sqrt(2) / 2 and np.median(length) < 0.4
+
+
+def test_no_spread_draws_the_same_stream_as_before():
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    UniformVelocity(0.15).sample((10,), a)
+    UniformVelocity(0.15, scale_spread=1.0).sample((10,), b)
+    assert a.bit_generator.state == b.bit_generator.state
+    with pytest.raises(ValueError, match="scale_spread"):
+        UniformVelocity(0.15, scale_spread=0.5)

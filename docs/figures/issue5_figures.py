@@ -1,4 +1,4 @@
-"""Figures of docs/results.md, "Growing grid cells on a CPU (issue 5)".
+"""Figures and data files of docs/results.md and docs/probes/ (docs/probes/README.md lists them).
 
     python docs/figures/issue5_figures.py curves RUN [RUN ...] --out docs/figures/i5_curves.png
     python docs/figures/issue5_figures.py evals EVALS.jsonl --out docs/figures/i5_evals.png
@@ -39,7 +39,7 @@ run to ``--out``. Units fall into groups where the sorted periods jump by more t
 hexagonal modules. The line without the per-unit lists goes to stdout.
 ``evals``: frac_grid, best gridness and decoding error of periodic ``analyze`` evaluations (one
 JSON object a line with ``run``, ``train_s``, ``frac_grid``, ``max_g``, ``decoding_error_m`` or
-``dec_err``, ``chance``), as written by the probe evaluations of issue 5.
+``dec_err``, ``chance``), as in docs/figures/i5_probe_evals.jsonl.
 """
 
 from __future__ import annotations
@@ -215,7 +215,7 @@ def ideal(
     averaged over ``n_batches`` training batches and ``n_placements`` placements of the lattice;
     trained runs named among ``args`` are scored on the same batches. ``units`` (the network's
     N) gives one module N - 1 units and two modules (N - 1) // 2 each, beside the constant
-    unit; None keeps the 121 and 64 + 64 of the ninth session. ``effort`` multiplies the
+    unit; None: 121 units for one module and 64 + 64 for two. ``effort`` multiplies the
     Nelder-Mead evaluation budgets (150 for one module, 300 for two, from each start)."""
     import numpy as np
     import torch

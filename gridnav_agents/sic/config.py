@@ -54,7 +54,11 @@ class SICConfig:
     (not in the paper; uniform velocities only; default 0): every sequence's steps get a mean of
     that many metres per step in a direction drawn per sequence, so the batch's trajectories
     spread along a line of ``velocity_drift · T`` metres while still sharing start and end
-    (``gridnav_env.motion.UniformVelocity``'s ``drift``). ``start_walk`` (not in the paper;
+    (``gridnav_env.motion.UniformVelocity``'s ``drift``). ``step_scale_spread`` (not in the
+    paper; uniform velocities only; default 1): every step is multiplied by a factor drawn
+    log-uniformly in ``[1/spread, spread]``, so one batch holds steps of several scales and its
+    positions spread over a wider area while σx stays small (``UniformVelocity``'s
+    ``scale_spread``). ``start_walk`` (not in the paper;
     default 0: every batch starts at the learnt ``g0``): each batch starts instead from the state
     the encoder reaches from ``g0`` after that many steps drawn like the batch's, without
     gradient, so the start state differs from batch to batch and the code cannot anchor to one
@@ -75,15 +79,9 @@ class SICConfig:
     a ``sigma_x`` well below ``max_step`` almost no step qualifies (``sigma_x`` 0.025 m: ~2 %
     of Uniform²(±0.15 m) steps, ~1 of the T = 40 distinct velocities) and the term vanishes.
 
-    ``lambda_coniso = 0.01``: the conformal-isometry loss is a variance of ratios
-    ``||Δg|| / ||v||`` (m⁻¹). Its natural size is ``(σg/σx)² = 64`` times a squared coefficient
-    of variation, and before the code depends smoothly on ``v`` it is dominated by the slowest
-    steps (``1/||v||``): 30-110 at initialisation of the paper config, where separation is ~0.1.
-    Measured on the quick preset (300 steps): with 0 it stays at 4-260; with 0.01 it falls to
-    0.2-2 within ~200 steps (separation 0.17 vs 0.12, invariance 0.60 vs 0.68 at λ=0); with 0.1
-    it first collapses the code (separation 0.91, invariance 0.03 at step 10) since a frozen code
-    has zero variance. 0.01 regularises without that collapse; it is a measured guess, not tuned
-    for grids.
+    ``lambda_coniso`` (default 0.01) weighs the conformal-isometry loss, a variance of ratios
+    ``||Δg|| / ||v||`` (m⁻¹) whose natural size is ``(σg/σx)² = 64`` times a squared coefficient
+    of variation; docs/probes/recipe.md gives the measurements behind the default.
 
     Optimisation: AdamW (``lr`` 2e-5, ``weight_decay`` 0: Table 1 says "None"), gradients
     accumulated over ``accumulate`` (2) batches per optimizer step, L2-norm clipping at
@@ -127,6 +125,7 @@ class SICConfig:
     smooth_dt: float = 0.05
     smooth_speed_mean: float = 0.08
     velocity_drift: float = 0.0
+    step_scale_spread: float = 1.0
     start_walk: int = 0
     curriculum_step: int | None = None
     curriculum_batch_size: int = 16
@@ -254,6 +253,20 @@ class SICConfig:
             raise ValueError(f"plateau_factor must be in (0, 1), got {self.plateau_factor!r}")
         if self.velocity not in _VELOCITIES:
             raise ValueError(f"velocity must be one of {_VELOCITIES}, got {self.velocity!r}")
+        if not (math.isfinite(self.step_scale_spread) and self.step_scale_spread >= 1):
+            raise ValueError(
+                f"step_scale_spread must be a finite number >= 1, got {self.step_scale_spread!r}"
+            )
+        if self.max_step * self.step_scale_spread > _FLOAT_MAX:
+            raise ValueError(
+                f"max_step · step_scale_spread (the longest step) must be at most {_FLOAT_MAX:g} m,"
+                f" got max_step {self.max_step!r}, step_scale_spread {self.step_scale_spread!r}"
+            )
+        if self.step_scale_spread > 1 and self.velocity != "uniform":
+            raise ValueError(
+                f"step_scale_spread applies to velocity 'uniform' only, got step_scale_spread "
+                f"{self.step_scale_spread!r} with velocity {self.velocity!r}"
+            )
         if self.velocity_drift > 0 and self.velocity != "uniform":
             raise ValueError(
                 f"velocity_drift applies to velocity 'uniform' only, got velocity_drift "

@@ -100,7 +100,9 @@ def build_encoder(config: SICConfig, generator: torch.Generator | None = None) -
 
 def _motion(config: SICConfig) -> UniformVelocity | SmoothMotion:
     if config.velocity == "uniform":
-        return UniformVelocity(config.max_step, drift=config.velocity_drift)
+        return UniformVelocity(
+            config.max_step, drift=config.velocity_drift, scale_spread=config.step_scale_spread
+        )
     return SmoothMotion(dt=config.smooth_dt, speed_mean=config.smooth_speed_mean)
 
 

@@ -1,4 +1,4 @@
-"""``gridnav viz``: arguments and entry point (the lead's ``gridnav_agents.cli`` wires them)."""
+"""``gridnav viz``: arguments and entry point (``gridnav_agents.cli`` adds them to ``gridnav``)."""
 
 from __future__ import annotations
 
