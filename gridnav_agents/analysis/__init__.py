@@ -5,7 +5,7 @@ Units: positions, spacings and distances in metres; angles in degrees (``*_deg``
 
 * ratemaps: :func:`ratemaps`, :func:`occupancy`, :func:`smooth_nan`
 * gridness: :func:`autocorrelogram`, :func:`gridness_score`, :func:`grid_scores`,
-  :func:`grid_spacing_orientation`
+  :func:`grid_spacing_orientation`; DeepMind's ``scores.py`` convention: :func:`grid_scores_dm`
 * modules: :func:`detect_modules`, :func:`harmonic_of`, :func:`module_locking`,
   :func:`module_coherence`, :func:`grid_phases`, :func:`phase_uniformity`
 * topology: :func:`torus_betti`, :func:`embed_3d`
@@ -31,6 +31,7 @@ _EXPORTS = {
     "grid_scores": "gridness",
     "grid_spacing_orientation": "gridness",
     "gridness_score": "gridness",
+    "grid_scores_dm": "gridness_dm",
     "Modules": "modules",
     "detect_modules": "modules",
     "grid_phases": "modules",
@@ -60,6 +61,7 @@ __all__ = [
     "fit_decoder",
     "grid_phases",
     "grid_scores",
+    "grid_scores_dm",
     "grid_spacing_orientation",
     "gridness_score",
     "harmonic_of",

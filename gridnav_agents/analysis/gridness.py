@@ -153,6 +153,16 @@ def _rotated(
     return val, wvalid > 1 - 1e-9
 
 
+def _check_annulus(inner: float, outer: tuple[float, ...]) -> np.ndarray:
+    """The outer radii as an array, after checking both annulus parameters (fractions of n)."""
+    outer_arr = np.atleast_1d(np.asarray(outer, dtype=float))
+    if not (np.isfinite(inner) and inner >= 0):
+        raise ValueError(f"inner must be a non-negative fraction, got {inner!r}")
+    if outer_arr.size == 0 or not np.all(np.isfinite(outer_arr)) or np.any(outer_arr <= inner):
+        raise ValueError(f"outer must be fractions larger than inner={inner}, got {outer!r}")
+    return outer_arr
+
+
 class GridScores(NamedTuple):
     """Gridness of each map (floats for one map, ``(N,)`` arrays for a stack; NaN if undefined).
 
@@ -185,11 +195,7 @@ def grid_scores(
     """
     maps, single = _as_stack(ratemap)
     _, nx, ny = maps.shape
-    outer_arr = np.atleast_1d(np.asarray(outer, dtype=float))
-    if not (np.isfinite(inner) and inner >= 0):
-        raise ValueError(f"inner must be a non-negative fraction, got {inner!r}")
-    if outer_arr.size == 0 or not np.all(np.isfinite(outer_arr)) or np.any(outer_arr <= inner):
-        raise ValueError(f"outer must be fractions larger than inner={inner}, got {outer!r}")
+    outer_arr = _check_annulus(inner, outer)
     if sac is None:
         sacs = autocorrelogram(maps, min_overlap=min_overlap)
     else:
