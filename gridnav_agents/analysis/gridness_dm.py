@@ -8,7 +8,8 @@ agents", Nature 557; code at github.com/deepmind/grid-cells, file ``scores.py``.
    and its shifted copy, ``(2n - 1) × (2n - 1)``, undefined lags set to 0
    (``GridScorer.calculate_sac``);
 2. the SAC rotated by 30°, 45°, 60°, 90°, 120°, 135° and 150° about its centre
-   (``scipy.ndimage.rotate``, cubic spline, zeros outside, same shape);
+   (``scipy.ndimage.rotate``: cubic spline, zeros outside, same shape; sampled here with
+   ``scipy.ndimage.map_coordinates`` at the annulus pixels only, the same values);
 3. for each annulus ``inner·n < r <= outer·n`` bins (``inner`` 0.2, ``outer`` in
    ``linspace(0.4, 1.0, 10)``, the masks of DeepMind's ``train.py``) the correlation of the SAC
    with each rotation: ``mean((S - m)(R - m)) / (mean((S - m)²) + 1e-5)``, ``m`` the SAC's mean
@@ -32,7 +33,7 @@ well inside the SAC score about the same under both (README, "Gridness: two conv
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, special
 
 from gridnav_agents.analysis.gridness import (
     _ANGLES,
@@ -81,23 +82,34 @@ def grid_scores_dm(
     defined = np.isfinite(raw[:, nx - 1, ny - 1])
     sac = np.nan_to_num(raw, nan=0.0)
     n_ref = min(nx, ny)
-    di = np.arange(2 * nx - 1) - (nx - 1)
-    dj = np.arange(2 * ny - 1) - (ny - 1)
-    radius = np.hypot(di[:, None], dj[None, :]).ravel()
-    # (pixels, masks): the annuli as columns, so each sum over an annulus is a matrix product
-    masks = ((radius[:, None] <= outer_arr * n_ref) & (radius[:, None] > inner * n_ref)).astype(
-        float
-    )
+    ci, cj = nx - 1, ny - 1  # the SAC's centre (zero lag)
+    ii, jj = np.nonzero(np.ones((2 * nx - 1, 2 * ny - 1), dtype=bool))
+    radius = np.hypot(ii - ci, jj - cj)
+    # only the pixels of the widest annulus are ever used
+    keep = (radius > inner * n_ref) & (radius <= outer_arr.max() * n_ref)
+    ii, jj, radius = ii[keep], jj[keep], radius[keep]
+    # (pixels, masks): the annuli as columns, so each mean over an annulus is a matrix product
+    masks = (radius[:, None] <= outer_arr * n_ref).astype(float)
     area = masks.sum(axis=0)
-    flat = sac.reshape(len(sac), -1)
+    flat = sac[:, ii, jj]  # (N, pixels)
     mean = flat @ masks / area  # (N, M)
     variance = (flat * flat) @ masks / area - mean**2 + _VARIANCE_EPS
-    corr = {}
+    # scipy.ndimage.rotate(sac, angle, reshape=False) samples output pixel o of the SAC at
+    # R (o - c) + c, R = [[cos, sin], [-sin, cos]]: the same cubic spline is sampled here only
+    # at the annulus pixels, every angle in one call per map (one spline prefilter per map)
+    coords = []
     for angle in _ANGLES:
-        rot = ndimage.rotate(sac, angle, axes=(2, 1), reshape=False).reshape(len(sac), -1)
+        c, s = special.cosdg(angle), special.sindg(angle)
+        coords.append([c * (ii - ci) + s * (jj - cj) + ci, -s * (ii - ci) + c * (jj - cj) + cj])
+    coords = np.concatenate(coords, axis=1)  # (2, angles * pixels)
+    corr_all = np.empty((len(_ANGLES), len(sac), len(outer_arr)))
+    for k, m in enumerate(sac):
+        rot = ndimage.map_coordinates(m, coords, order=3, mode="constant", cval=0.0)
+        rot = rot.reshape(len(_ANGLES), -1)  # (angles, pixels)
         # mean((S - m)(R - m)) = mean(S R) - m mean(R) - m mean(S) + m²  and  mean(S) = m
-        cross = (flat * rot) @ masks / area - mean * (rot @ masks / area)
-        corr[angle] = cross / variance
+        cross = (flat[k] * rot) @ masks / area - mean[k] * (rot @ masks / area)
+        corr_all[:, k] = cross / variance[k]
+    corr = dict(zip(_ANGLES, corr_all, strict=True))
     if min_max:
         s60 = np.minimum(corr[60], corr[120]) - np.maximum.reduce([corr[30], corr[90], corr[150]])
     else:
