@@ -8,6 +8,7 @@ Units: positions, spacings and distances in metres; angles in degrees (``*_deg``
   :func:`grid_spacing_orientation`; DeepMind's ``scores.py`` convention: :func:`grid_scores_dm`
 * modules: :func:`detect_modules`, :func:`harmonic_of`, :func:`module_locking`,
   :func:`module_coherence`, :func:`grid_phases`, :func:`phase_uniformity`
+* the same module in several boxes: :func:`match_modules`, :func:`stable_module_ids`
 * topology: :func:`torus_betti`, :func:`embed_3d`
 * decoding: :func:`decode_position`, :func:`error_growth`, :func:`neural_vs_spatial_distance`
 * running an encoder and reporting: :func:`run_encoder`, :func:`analyze` (``gridnav analyze``)
@@ -32,6 +33,8 @@ _EXPORTS = {
     "grid_spacing_orientation": "gridness",
     "gridness_score": "gridness",
     "grid_scores_dm": "gridness_dm",
+    "match_modules": "matching",
+    "stable_module_ids": "matching",
     "Modules": "modules",
     "detect_modules": "modules",
     "grid_phases": "modules",
@@ -66,6 +69,7 @@ __all__ = [
     "gridness_score",
     "harmonic_of",
     "locked_to",
+    "match_modules",
     "module_coherence",
     "module_locking",
     "neural_vs_spatial_distance",
@@ -74,6 +78,7 @@ __all__ = [
     "ratemaps",
     "run_encoder",
     "smooth_nan",
+    "stable_module_ids",
     "step_subsample",
     "torus_betti",
 ]
