@@ -324,7 +324,7 @@ def plot_torus(
         axis.set_ticklabels([])
         axis.set_label_text(f"embedding {name} (a.u.)", fontsize=7)
     if colour is not None:
-        bar = fig.colorbar(points, ax=ax, shrink=0.6, pad=0.1)
+        bar = fig.colorbar(points, ax=ax, shrink=0.6, pad=0.16, orientation="horizontal")
         bar.set_label(colour_label, fontsize=7)
     ax2 = fig.add_subplot(1, 2, 2)
     if lifetimes is not None:
@@ -332,6 +332,7 @@ def plot_torus(
             top = np.asarray(life)[:10]
             ax2.plot(np.arange(len(top)), top, "o-", label=f"H{dim}")
         ax2.set_xlabel("bar rank (longest first)")
+        ax2.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax2.set_ylabel(lifetime_label)
         ax2.set_title("persistent homology: longest bars", fontsize=8)
         ax2.legend(fontsize=7, title="dimension", title_fontsize=7)
