@@ -18,26 +18,19 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from gridnav_agents.analysis.cli import add_analyze_arguments, analyze_main
+from gridnav_agents.provenance import gridnav_version
 from gridnav_agents.rl.cli import add_homing_arguments, homing_main
 from gridnav_agents.sic.cli import add_pretrain_arguments, pretrain_main
 from gridnav_agents.threads import DEFAULT_THREADS, set_threads
 from gridnav_agents.viz.cli import add_viz_arguments, viz_main
 
 __all__ = ["build_parser", "main"]
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("gridnav")
-    except PackageNotFoundError:
-        return "unknown (not installed)"
-
 
 def _positive_int(text: str) -> int:
     try:
@@ -98,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gridnav",
         description="Grow grid cells by self-supervised learning and put them to work.",
     )
-    parser.add_argument("--version", action="version", version=f"gridnav {_version()}")
+    parser.add_argument("--version", action="version", version=f"gridnav {gridnav_version()}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--threads",
@@ -149,7 +142,9 @@ def _describe(exc: BaseException) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``gridnav``; returns the exit status (2: bad input or an unusable path)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.command_line = shlex.join(["gridnav", *argv])  # recorded in results files
     threads = args.threads
     if threads is None:
         env = os.environ.get("OMP_NUM_THREADS", "")

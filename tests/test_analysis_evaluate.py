@@ -5,12 +5,13 @@ velocities (plus two ramp units carrying the position): analyze() must find its 
 """
 
 import argparse
+import hashlib
 import json
 
 import numpy as np
 import pytest
 
-from gridnav_agents.analysis.cli import add_analyze_arguments, analyze_main
+from gridnav_agents.analysis.cli import add_analyze_arguments
 from gridnav_agents.analysis.evaluate import (
     _analyze_box,
     _largest_module_states,
@@ -19,6 +20,7 @@ from gridnav_agents.analysis.evaluate import (
 from gridnav_agents.analysis.runner import default_trajectory_size, run_encoder, step_subsample
 from gridnav_agents.analysis.synthetic import SyntheticGridEncoder, population_rates
 from gridnav_agents.analysis.topology import torus_betti
+from gridnav_agents.provenance import gridnav_version, sha256
 from gridnav_env.arena import Arena
 from gridnav_env.motion import SmoothMotion
 
@@ -100,6 +102,12 @@ def test_analyze_end_to_end_finds_the_known_modules(encoder, tmp_path):
     np.testing.assert_allclose([m["spacing_m"] for m in box["modules"]], SPACINGS, rtol=0.05)
     assert [m["n_units"] for m in box["modules"]] == [12, 12, 12]
     assert box["decoding_error_m"] < 0.05 < box["decoding_chance_m"]
+    assert [m["id"] for m in box["modules"]] == [0, 1, 2]
+    assert box["module_labels"][:36] == [0] * 12 + [1] * 12 + [2] * 12
+    # ideal lattices well inside the box: both gridness conventions call them grid cells
+    assert len(box["gridness_dm"]) == 41 and box["gridness_dm"][36] is None
+    assert box["frac_grid_dm"] == pytest.approx(36 / 38)
+    assert box["mean_step_m"] == pytest.approx(0.115, rel=0.15)  # the training step scale
     assert report["torus_betti"] == [1, 2, 1]
     on_disk = json.loads((tmp_path / "report.json").read_text())
     assert on_disk["boxes"]["2"]["n_modules"] == 3
@@ -154,21 +162,54 @@ def test_torus_of_a_noisy_module_stands_out_more_in_its_ratemap_bins():
 
 def test_cli_arguments_and_main(monkeypatch, encoder, tmp_path, capsys):
     import gridnav_agents.sic as sic
+    from gridnav_agents.cli import main
+    from gridnav_agents.sic.checkpoint import save_checkpoint
+    from gridnav_agents.sic.model import SICEncoder
 
     parser = argparse.ArgumentParser()
     add_analyze_arguments(parser)
     defaults = parser.parse_args(["run"])
     assert defaults.boxes == [2.0, 3.0, 4.0] and defaults.out == "analysis"
     assert defaults.seed == 0 and not defaults.no_topology and defaults.steps is None
-    args = parser.parse_args(
-        ["ckpt", "--boxes", "1.5", "--out", str(tmp_path), "--no-topology"]
-        + ["--steps", "40", "--traj", "16"]
-    )
+    # a real checkpoint file (its bytes and config go into the report); the analysed encoder is
+    # the known-answer one
+    ckpt = save_checkpoint(tmp_path / "enc.safetensors", SICEncoder(8, 8), config={"lr": 0.5})
     monkeypatch.setattr(sic, "load_encoder", lambda target: encoder)
-    assert analyze_main(args) == 0
-    report = json.loads((tmp_path / "report.json").read_text())
+    out = tmp_path / "out"
+    argv = ["analyze", str(ckpt), "--boxes", "1.5", "--out", str(out), "--no-topology"]
+    argv += ["--steps", "40", "--traj", "16"]
+    assert main(argv) == 0
+    report = json.loads((out / "report.json").read_text())
     assert report["torus_betti"] is None and report["boxes"]["1.5"]["n_steps"] == 40
-    assert "1.5 m box" in capsys.readouterr().out
+    prov = report["provenance"]
+    assert prov["command"] == "gridnav " + " ".join(argv)
+    assert prov["encoder"]["sha256"] == hashlib.sha256(ckpt.read_bytes()).hexdigest()
+    assert prov["encoder"]["sha256_of"] == "checkpoint file"
+    assert prov["encoder"]["config"] == {"lr": 0.5}
+    assert prov["encoder"]["encoder_args"]["n_units"] == 8
+    assert prov["wall_time_s"] >= report["analysis_time_s"] > 0
+    printed = capsys.readouterr().out
+    box = report["boxes"]["1.5"]
+    chance = f"(chance {box['decoding_chance_m']:.2f} m)"
+    assert f"1.5 m box: {100 * box['frac_grid']:.0f} % of" in printed
+    assert f"decoding error {box['decoding_error_m']:.2f} m {chance}" in printed
+    assert "3 independent modules: module 0 (0.35 m), module 1 (0.50 m), module 2 (0.70 m)" in (
+        printed
+    )
+
+
+def test_analyze_without_a_checkpoint_hashes_the_weights(encoder):
+    import torch
+
+    from gridnav_agents.sic.model import SICEncoder
+
+    sic_encoder = SICEncoder(8, 8, generator=torch.Generator().manual_seed(0))
+    report = analyze(sic_encoder, [1.0], None, topology=False, n_traj=4, n_steps=10)
+    prov = report["provenance"]["encoder"]
+    assert prov["sha256_of"] == "weights" and prov["config"] is None
+    assert prov["sha256"] == sha256(sic_encoder) and prov["encoder_args"]["n_units"] == 8
+    assert report["provenance"]["command"] is None
+    assert report["provenance"]["gridnav_version"] == gridnav_version()
 
 
 def test_analyze_validates_boxes(encoder):
@@ -211,3 +252,34 @@ def test_ideal_grid_units_generalise_to_a_larger_box(encoder):
     g = report["generalisation"]["3"]
     assert g["n_grid"] >= 24 and g["frac_kept"] >= 0.9
     assert g["median_spacing_change"] < 0.05
+    spacing = {
+        name: {m["id"]: m["spacing_m"] for m in box["modules"]}
+        for name, box in report["boxes"].items()
+    }
+    assert set(spacing["2"]) == set(spacing["3"]) == {0, 1, 2}
+    for k in spacing["2"]:
+        assert spacing["3"][k] == pytest.approx(spacing["2"][k], rel=0.05)
+
+
+def test_number_modules_renumbers_modules_labels_and_references():
+    # a box with local modules 0, 1, 2 (by spacing) that are modules 5, 0 and 3 of the
+    # reference numbering; module 0 is a harmonic of local 2 and locked to local 1
+    from gridnav_agents.analysis.evaluate import _number_modules
+    from gridnav_agents.analysis.modules import Modules
+
+    labels = np.array([0, 0, 1, -1, 2, 2, 1])
+    spacing = np.array([0.4, 0.6, 0.69])
+    mods = Modules(labels, spacing, np.zeros(3), np.array([2, 2, 2]), *np.zeros((3, 7)))
+    modules = [
+        {"n_units": 2, "spacing_m": 0.4, "harmonic_of": 2, "locked_to": 1, "lock_r2": 0.9},
+        {"n_units": 2, "spacing_m": 0.6, "harmonic_of": None, "locked_to": None, "lock_r2": 0.1},
+        {"n_units": 2, "spacing_m": 0.69, "harmonic_of": None, "locked_to": None, "lock_r2": 0.2},
+    ]
+    result = {"report": {"modules": modules, "module_labels": labels}, "arrays": {"mods": mods}}
+    _number_modules(result, np.array([5, 0, 3]))
+    rep = result["report"]
+    assert [m["id"] for m in rep["modules"]] == [0, 3, 5]
+    assert [m["spacing_m"] for m in rep["modules"]] == [0.6, 0.69, 0.4]
+    assert (rep["modules"][2]["harmonic_of"], rep["modules"][2]["locked_to"]) == (3, 0)
+    assert rep["module_labels"].tolist() == [5, 5, 0, -1, 3, 3, 0]
+    assert result["arrays"]["labels"].tolist() == rep["module_labels"].tolist()

@@ -5,9 +5,10 @@ Units: positions, spacings and distances in metres; angles in degrees (``*_deg``
 
 * ratemaps: :func:`ratemaps`, :func:`occupancy`, :func:`smooth_nan`
 * gridness: :func:`autocorrelogram`, :func:`gridness_score`, :func:`grid_scores`,
-  :func:`grid_spacing_orientation`
+  :func:`grid_spacing_orientation`; DeepMind's ``scores.py`` convention: :func:`grid_scores_dm`
 * modules: :func:`detect_modules`, :func:`harmonic_of`, :func:`module_locking`,
   :func:`module_coherence`, :func:`grid_phases`, :func:`phase_uniformity`
+* the same module in several boxes: :func:`match_modules`, :func:`stable_module_ids`
 * topology: :func:`torus_betti`, :func:`embed_3d`
 * decoding: :func:`decode_position`, :func:`error_growth`, :func:`neural_vs_spatial_distance`
 * running an encoder and reporting: :func:`run_encoder`, :func:`analyze` (``gridnav analyze``)
@@ -31,6 +32,9 @@ _EXPORTS = {
     "grid_scores": "gridness",
     "grid_spacing_orientation": "gridness",
     "gridness_score": "gridness",
+    "grid_scores_dm": "gridness_dm",
+    "match_modules": "matching",
+    "stable_module_ids": "matching",
     "Modules": "modules",
     "detect_modules": "modules",
     "grid_phases": "modules",
@@ -60,10 +64,12 @@ __all__ = [
     "fit_decoder",
     "grid_phases",
     "grid_scores",
+    "grid_scores_dm",
     "grid_spacing_orientation",
     "gridness_score",
     "harmonic_of",
     "locked_to",
+    "match_modules",
     "module_coherence",
     "module_locking",
     "neural_vs_spatial_distance",
@@ -72,6 +78,7 @@ __all__ = [
     "ratemaps",
     "run_encoder",
     "smooth_nan",
+    "stable_module_ids",
     "step_subsample",
     "torus_betti",
 ]

@@ -32,12 +32,14 @@ def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def analyze_main(args: argparse.Namespace) -> int:
-    """``gridnav analyze``: load the encoder, run :func:`analyze`, print a summary."""
+    """``gridnav analyze``: load the encoder, run :func:`analyze`, print a summary in words."""
     from gridnav_agents.analysis.evaluate import analyze
-    from gridnav_agents.analysis.modules import COHERENT_R2
+    from gridnav_agents.analysis.summary import box_summary
     from gridnav_agents.sic import load_encoder
+    from gridnav_agents.sic.checkpoint import resolve_checkpoint
 
-    encoder = load_encoder(args.target)
+    checkpoint = resolve_checkpoint(args.target)
+    encoder = load_encoder(checkpoint)
     report = analyze(
         encoder,
         args.boxes,
@@ -47,42 +49,26 @@ def analyze_main(args: argparse.Namespace) -> int:
         n_traj=getattr(args, "traj", None),
         n_steps=args.steps,
         bin_size=getattr(args, "bin_size", 0.05),
+        checkpoint=checkpoint,
+        command=getattr(args, "command_line", None),
     )
-    print(f"{report['n_active']}/{report['n_units']} active units")
+    print(f"{report['n_active']} of {report['n_units']} units active")
     for name, b in report["boxes"].items():
-        spacings = (
-            ", ".join(
-                f"{m['spacing_m']:.2f}"
-                + ("" if m["harmonic_of"] is None else f" [harmonic of {m['harmonic_of']}]")
-                + (
-                    ""
-                    if m["locked_to"] is None
-                    else f" [locked to {m['locked_to']}, R² {m['lock_r2']:.2f}]"
-                )
-                + (
-                    ""
-                    if m["coherence_r2"] is None or m["coherence_r2"] >= COHERENT_R2
-                    else f" [incoherent, split-half R² {m['coherence_r2']:.2f}]"
-                )
-                for m in b["modules"]
-            )
-            or "-"
-        )
-        print(
-            f"{name} m box: {b['frac_grid']:.0%} grid units, {b['n_modules']} modules, "
-            f"{b['n_independent_modules']} independent (spacing {spacings} m), "
-            f"decoding error {b['decoding_error_m']:.3f} m"
-        )
+        print(box_summary(name, b))
     first = next(iter(report["boxes"]))
     for name, g in report["generalisation"].items():
         if g["n_grid"]:
             change = g["median_spacing_change"]
             print(
-                f"{name} m box: {g['n_kept']}/{g['n_grid']} grid units of the {first} m box keep "
-                "gridness > 0.3 and their spacing within 10 %"
-                + ("" if change is None else f" (median spacing change {change:.1%})")
+                f"{name} m box: {g['n_kept']} of the {g['n_grid']} grid units of the {first} m "
+                "box keep gridness > 0.3 and their spacing within 10 %"
+                + ("" if change is None else f" (median spacing change {100 * change:.1f} %)")
             )
     if report["torus_betti"] is not None:
-        print(f"largest module Betti numbers: {tuple(report['torus_betti'])}")
+        t = report["torus_module"]
+        print(
+            f"module {t['module']} ({t['n_units']} units, {t['box_size_m']:g} m box): Betti "
+            f"numbers {tuple(report['torus_betti'])} (a torus is (1, 2, 1))"
+        )
     print(f"wrote {Path(args.out) / 'report.json'} ({report['analysis_time_s']:.1f} s)")
     return 0

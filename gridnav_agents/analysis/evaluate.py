@@ -1,9 +1,10 @@
 """Grid analyses of an encoder in several boxes: ``report.json`` and figures.
 
 * :func:`analyze` runs the encoder (:func:`~gridnav_agents.analysis.runner.run_encoder`) in each
-  box and computes ratemaps, gridness, spacing/orientation, modules, phases, decoding, drift,
-  neural-vs-spatial distance and the topology of the largest module, writing ``report.json`` and
-  PNG figures.
+  box and computes ratemaps, gridness (two conventions), spacing/orientation, modules (numbered
+  alike in every box), phases, decoding, drift, neural-vs-spatial distance and the topology of
+  the largest module, writing ``report.json`` (with the provenance of the result) and PNG
+  figures.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from gridnav_agents.analysis.decoding import (
     neural_vs_spatial_distance,
 )
 from gridnav_agents.analysis.gridness import (
+    GRID_THRESHOLD,
     autocorrelogram,
     grid_scores,
     grid_spacing_orientation,
 )
+from gridnav_agents.analysis.gridness_dm import grid_scores_dm
+from gridnav_agents.analysis.matching import stable_module_ids
 from gridnav_agents.analysis.modules import (
     detect_modules,
     grid_phases,
@@ -40,6 +44,7 @@ from gridnav_agents.analysis.runner import (
     run_encoder,
     step_subsample,
 )
+from gridnav_agents.provenance import encoder_provenance, gridnav_version
 
 __all__ = ["analyze", "generalisation"]
 
@@ -102,6 +107,12 @@ def _clean(x: Any) -> Any:
     return x
 
 
+def _fraction_above(gridness: np.ndarray, n_active: int) -> float:
+    """Fraction of the ``n_active`` units whose gridness exceeds ``GRID_THRESHOLD`` (NaN: no)."""
+    with np.errstate(invalid="ignore"):
+        return int(np.sum(gridness > GRID_THRESHOLD)) / n_active if n_active else 0.0
+
+
 def _active_units(act: np.ndarray, rel_tol: float = 1e-3) -> np.ndarray:
     """Units whose standard deviation exceeds ``rel_tol`` times the largest one."""
     std = act.std(axis=0)
@@ -141,6 +152,7 @@ def _analyze_box(
     scores = grid_scores(maps, sac=sac)
     spacing, orientation = grid_spacing_orientation(maps, bin_size, sac=sac)
     g60 = np.where(active, scores.score_60, np.nan)
+    g_dm = np.where(active, grid_scores_dm(maps).score_60, np.nan)
     mods = detect_modules(
         maps, bin_size, gridness=g60, spacing_m=spacing, orientation_deg=orientation
     )
@@ -167,26 +179,31 @@ def _analyze_box(
     steps, err_t, slope = error_growth(dec.errors.reshape(n_test, -1), n_bins=min(10, n_steps))
     sep, ndist, decor = neural_vs_spatial_distance(flat_act, flat_pos, rng)
     n_active = int(active.sum())
-    with np.errstate(invalid="ignore"):
-        n_grid = int(np.sum(g60 > 0.3))
     box_report = {
+        # trajectories
         "box_size_m": float(box),
         "n_traj": int(len(act)),
         "n_steps": int(n_steps),
         "subsample": int(k),
+        "mean_step_m": float(np.linalg.norm(np.diff(pos, axis=1), axis=-1).mean()),
         "n_samples": int(len(flat_act)),
+        # units
         "n_active": n_active,
         "gridness": g60,
         "gridness_90": np.where(active, scores.score_90, np.nan),
+        "gridness_dm": g_dm,
         "spacing_m": spacing,
         "orientation_deg": orientation,
-        "frac_grid": n_grid / n_active if n_active else 0.0,
+        "frac_grid": _fraction_above(g60, n_active),
+        "frac_grid_dm": _fraction_above(g_dm, n_active),
+        # modules (local numbers here; analyze() renumbers them alike across boxes)
         "n_modules": mods.n_modules,
         "n_independent_modules": mods.n_independent,
         "modules": [
             {**d, "phase_uniformity": u} for d, u in zip(mods.as_dicts(), uniformity, strict=True)
         ],
         "module_labels": mods.labels,
+        # decoding and distances
         "decoding_error_m": dec.median_m,
         "decoding_error_mean_m": dec.mean_m,
         "decoding_chance_m": dec.chance_m,
@@ -213,25 +230,53 @@ def _analyze_box(
     return {"report": box_report, "arrays": arrays}
 
 
-def _box_figures(out: Path, box: float, arr: dict[str, Any]) -> list[str]:
+def _number_modules(result: dict[str, Any], ids: np.ndarray) -> None:
+    """Give one box's modules the numbers ``ids`` (its local module ``k`` becomes ``ids[k]``)
+    in its report (``modules`` as ``id`` and ordered by it, ``harmonic_of``, ``locked_to``,
+    ``module_labels``) and in its arrays (``labels``, ``ids``)."""
+    rep, arr = result["report"], result["arrays"]
+
+    def number(k: int | None) -> int | None:
+        return None if k is None else int(ids[k])
+
+    numbered = [
+        {"id": int(ids[k]), **m, "harmonic_of": number(m["harmonic_of"]),
+         "locked_to": number(m["locked_to"])}
+        for k, m in enumerate(rep["modules"])
+    ]  # fmt: skip
+    rep["modules"] = [numbered[k] for k in np.argsort(ids, kind="stable")]
+    labels = np.append(ids, -1)[arr["mods"].labels]  # label -1 (no module) picks the -1
+    rep["module_labels"] = labels
+    arr["labels"], arr["ids"] = labels, ids
+
+
+def _box_figures(out: Path, box: float, result: dict[str, Any], bin_size: float) -> list[str]:
     from gridnav_agents.analysis import plots
 
-    tag = f"{box:g}m"
-    mods = arr["mods"]
+    rep, arr = result["report"], result["arrays"]
+    tag, where = f"{box:g}m", f"{box:g} m box"
+    caption = (
+        f"maps made from {rep['n_traj']} trajectories × {rep['n_steps']} steps "
+        f"(mean step {rep['mean_step_m']:.3f} m; {rep['n_samples']:,} positions), "
+        f"{bin_size * 100:g} cm bins"
+    )
     figs = {
         f"ratemaps_{tag}.png": plots.plot_ratemaps(
-            arr["maps"], mods.labels, arr["g60"], title=f"ratemaps, {box:g} m box"
+            arr["maps"], arr["labels"], arr["g60"], bin_size=bin_size, caption=caption,
+            title=f"ratemaps of all {len(arr['maps'])} units, {where}",
         ),
         f"autocorrelograms_{tag}.png": plots.plot_autocorrelograms(
-            arr["sac"], arr["g60"], title=f"best autocorrelograms, {box:g} m box"
+            arr["sac"], arr["g60"], bin_size=bin_size,
+            title=f"spatial autocorrelograms of the units with the highest gridness, {where}",
         ),
         f"modules_{tag}.png": plots.plot_module_histograms(
-            arr["spacing"], arr["orientation"], mods.labels, title=f"grid modules, {box:g} m box"
+            arr["spacing"], arr["orientation"], arr["labels"], modules=rep["modules"],
+            title=f"grid modules: spacing and orientation of their units, {where}",
         ),
         f"distance_{tag}.png": plots.plot_distance(
-            *arr["distance"], title=f"neural vs spatial distance, {box:g} m box"
+            *arr["distance"], title=f"population-vector distance vs separation, {where}"
         ),
-    }
+    }  # fmt: skip
     for name, fig in figs.items():
         plots.save(fig, out / name)
     return list(figs)
@@ -268,34 +313,47 @@ def analyze(
     subsample: int | None = None,
     samples_per_m2: float = 2000.0,
     figures: bool = True,
+    checkpoint: str | Path | None = None,
+    command: str | None = None,
 ) -> dict[str, Any]:
     """Grid analyses of ``encoder`` in square boxes of the given sides (metres).
 
     For each box: run the encoder (:func:`run_encoder`; sizes from
     :func:`default_trajectory_size` with ``samples_per_m2`` unless ``n_traj``/``n_steps`` are
-    given), ratemaps (``bin_size`` m), 60°/90° gridness, spacing and orientation, modules and
-    their phase uniformity, k-NN position decoding (a quarter of the trajectories, at most 16,
+    given), ratemaps (``bin_size`` m), 60°/90° gridness (:func:`grid_scores`) and DeepMind's
+    60° gridness (:func:`grid_scores_dm`), spacing and orientation, modules and their phase
+    uniformity, k-NN position decoding (a quarter of the trajectories, at most 16,
     held out), its growth along the trajectories, and neural-vs-spatial distance. With
     ``topology``: Betti numbers of the largest module of the first box (:func:`torus_betti`,
     whitened, on its units' population vectors in the visited spatial bins, i.e. their
-    ratemaps: averaging every visit to a bin denoises the point cloud).
+    ratemaps: averaging every visit to a bin denoises the point cloud). Modules are numbered
+    alike in every box (:func:`stable_module_ids`: the first box's by increasing spacing, a
+    later box's module by the first box's module of the same spacing and orientation, new
+    numbers for the rest).
 
     Writes ``out_dir/report.json`` and PNG figures if ``out_dir`` is given (figures only if
     ``figures``); returns the report dict (NaN written as null). Randomness comes from ``rng``
-    (default ``numpy.random.default_rng(seed)``).
+    (default ``numpy.random.default_rng(seed)``). ``checkpoint``: the file ``encoder`` was
+    loaded from (its bytes are hashed and its config recorded; without it the encoder's weights
+    are hashed); ``command``: the command line that ran the analysis, recorded as given.
 
     Report: ``n_units``, ``n_active`` (activity std above 1e-3 of the largest, all boxes),
     ``torus_betti`` (list or null), ``torus_module``, ``figures`` and ``boxes[f"{L:g}"]`` with,
-    per box: ``gridness`` / ``gridness_90`` / ``spacing_m`` / ``orientation_deg`` (per unit;
-    null for inactive or undefined), ``frac_grid`` (active units with gridness > 0.3),
-    ``n_modules``, ``n_independent_modules`` (neither a harmonic of a coarser module nor locked
-    to a larger one, and coherent: split-half R² ≥ ``COHERENT_R2``), ``modules``
-    (``n_units``, ``spacing_m``, ``orientation_deg``, ``harmonic_of``, ``locked_to``,
-    ``lock_r2``, ``coherence_r2``, ``phase_uniformity``),
-    ``module_labels``, ``decoding_error_m`` (median; also mean and
-    chance), ``drift_m_per_step``, ``decoding_error_by_step``, ``decorrelation_length_m`` and the
-    trajectory sizes; ``generalisation[f"{L:g}"]`` for every box after the first:
-    :func:`generalisation` of the first box's grid units in that box.
+    per box: ``gridness`` / ``gridness_90`` / ``gridness_dm`` / ``spacing_m`` /
+    ``orientation_deg`` (per unit; null for inactive or undefined), ``frac_grid`` and
+    ``frac_grid_dm`` (active units with ``gridness`` / ``gridness_dm`` > 0.3), ``n_modules``,
+    ``n_independent_modules`` (neither a harmonic of a coarser module nor locked to a larger
+    one, and coherent: split-half R² ≥ ``COHERENT_R2``), ``modules`` (ordered by ``id``, the
+    module's number; ``n_units``, ``spacing_m``, ``orientation_deg``, ``harmonic_of``,
+    ``locked_to`` (module numbers), ``lock_r2``, ``coherence_r2``, ``phase_uniformity``),
+    ``module_labels`` (each unit's module number, -1 for none), ``decoding_error_m`` (median;
+    also mean and chance), ``drift_m_per_step``, ``decoding_error_by_step``,
+    ``decorrelation_length_m`` and the trajectories (``n_traj``, ``n_steps``, ``mean_step_m``:
+    mean encoder step length, metres); ``generalisation[f"{L:g}"]`` for every box after the
+    first: :func:`generalisation` of the first box's grid units in that box; ``provenance``:
+    ``command`` (null unless given), ``gridnav_version``, ``encoder``
+    (:func:`~gridnav_agents.provenance.encoder_provenance`: ``sha256``, ``sha256_of``,
+    ``checkpoint``, ``config``, ``encoder_args``) and ``wall_time_s`` (the whole analysis).
     """
     boxes = [float(b) for b in np.atleast_1d(np.asarray(boxes, dtype=float))]
     if not boxes or any(not np.isfinite(b) or b <= 0 for b in boxes):
@@ -326,6 +384,12 @@ def analyze(
         )
         for b in boxes
     }
+    module_ids = stable_module_ids(
+        [(r["arrays"]["mods"].spacing_m, r["arrays"]["mods"].orientation_deg)
+         for r in results.values()]
+    )  # fmt: skip
+    for r, ids in zip(results.values(), module_ids, strict=True):
+        _number_modules(r, ids)
     all_act = np.concatenate([r["arrays"]["act"] for r in results.values()])
     report: dict[str, Any] = {
         "n_units": int(all_act.shape[1]),
@@ -347,6 +411,7 @@ def analyze(
         states, phase, m, n_units = module_states
         topo = torus_betti(states, rng, whiten=True)
         report["torus_betti"] = list(topo.betti)
+        m = int(first["ids"][m])
         report["torus_module"] = {"box_size_m": boxes[0], "module": m, "n_units": n_units}
         if out is not None and figures:
             from gridnav_agents.analysis import plots
@@ -356,14 +421,23 @@ def analyze(
                 emb,
                 colour=phase[idx],
                 lifetimes=topo.lifetimes,
-                title=f"module {m}, {boxes[0]:g} m box: Betti {topo.betti}",
+                title=f"population states of module {m} ({n_units} units) in the {boxes[0]:g} m "
+                f"box, one per visited bin: Betti numbers {topo.betti}",
+                colour_label="phase along the module's first wavevector (rad)",
+                lifetime_label="bar lifetime (whitened PCA units)",
             )
             plots.save(fig, out / "torus.png")
             report["figures"].append("torus.png")
     if out is not None and figures:
         for b, r in results.items():
-            report["figures"] += _box_figures(out, b, r["arrays"])
+            report["figures"] += _box_figures(out, b, r, bin_size)
     report["analysis_time_s"] = time.perf_counter() - t_start
+    report["provenance"] = {
+        "command": command,
+        "gridnav_version": gridnav_version(),
+        "encoder": encoder_provenance(encoder, checkpoint),
+        "wall_time_s": time.perf_counter() - t_start,
+    }
     report = _clean(report)
     if out is not None:
         (out / "report.json").write_text(json.dumps(report, indent=1, allow_nan=False))

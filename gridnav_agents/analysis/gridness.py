@@ -12,6 +12,9 @@ As in DeepMind's code the annulus has inner radius ``0.2 n`` and outer radii
 the outer radii is kept. Unlike DeepMind's code the correlation within the annulus is a true
 Pearson correlation over the bins valid in both the SAC and its rotation (rotation is bilinear).
 
+:func:`~gridnav_agents.analysis.gridness_dm.grid_scores_dm` follows DeepMind's code exactly (its
+correlation and its mean-based 60° score).
+
 Spacing and orientation come from the six SAC peaks nearest its centre (outside the central
 peak): spacing is their mean distance (metres), orientation their circular mean angle modulo 60°
 (degrees in ``[0, 60)``, measured from the +x axis towards +y).
@@ -34,6 +37,8 @@ __all__ = [
 ]
 
 _ANGLES = (30, 45, 60, 90, 120, 135, 150)
+#: Gridness above which a unit counts as a grid unit (the usual convention).
+GRID_THRESHOLD = 0.3
 DEFAULT_INNER = 0.2
 DEFAULT_OUTER = tuple(np.linspace(0.4, 1.0, 10).tolist())
 
@@ -153,6 +158,16 @@ def _rotated(
     return val, wvalid > 1 - 1e-9
 
 
+def _check_annulus(inner: float, outer: tuple[float, ...]) -> np.ndarray:
+    """The outer radii as an array, after checking both annulus parameters (fractions of n)."""
+    outer_arr = np.atleast_1d(np.asarray(outer, dtype=float))
+    if not (np.isfinite(inner) and inner >= 0):
+        raise ValueError(f"inner must be a non-negative fraction, got {inner!r}")
+    if outer_arr.size == 0 or not np.all(np.isfinite(outer_arr)) or np.any(outer_arr <= inner):
+        raise ValueError(f"outer must be fractions larger than inner={inner}, got {outer!r}")
+    return outer_arr
+
+
 class GridScores(NamedTuple):
     """Gridness of each map (floats for one map, ``(N,)`` arrays for a stack; NaN if undefined).
 
@@ -185,11 +200,7 @@ def grid_scores(
     """
     maps, single = _as_stack(ratemap)
     _, nx, ny = maps.shape
-    outer_arr = np.atleast_1d(np.asarray(outer, dtype=float))
-    if not (np.isfinite(inner) and inner >= 0):
-        raise ValueError(f"inner must be a non-negative fraction, got {inner!r}")
-    if outer_arr.size == 0 or not np.all(np.isfinite(outer_arr)) or np.any(outer_arr <= inner):
-        raise ValueError(f"outer must be fractions larger than inner={inner}, got {outer!r}")
+    outer_arr = _check_annulus(inner, outer)
     if sac is None:
         sacs = autocorrelogram(maps, min_overlap=min_overlap)
     else:
