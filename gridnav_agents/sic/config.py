@@ -257,11 +257,6 @@ class SICConfig:
             raise ValueError(
                 f"step_scale_spread must be a finite number >= 1, got {self.step_scale_spread!r}"
             )
-        if self.max_step * self.step_scale_spread > _FLOAT_MAX:
-            raise ValueError(
-                f"max_step · step_scale_spread (the longest step) must be at most {_FLOAT_MAX:g} m,"
-                f" got max_step {self.max_step!r}, step_scale_spread {self.step_scale_spread!r}"
-            )
         if self.step_scale_spread > 1 and self.velocity != "uniform":
             raise ValueError(
                 f"step_scale_spread applies to velocity 'uniform' only, got step_scale_spread "
@@ -282,6 +277,11 @@ class SICConfig:
                 raise ValueError(f"{f.name} must be at most 2**63 - 1, got {value!r}")
             if base is float and value is not None and abs(value) > _FLOAT_MAX:
                 raise ValueError(f"{f.name} must be at most {_FLOAT_MAX:g}, got {value!r}")
+        if self.max_step * self.step_scale_spread > _FLOAT_MAX:
+            raise ValueError(
+                f"max_step · step_scale_spread (the longest step) must be at most {_FLOAT_MAX:g} m,"
+                f" got max_step {self.max_step!r}, step_scale_spread {self.step_scale_spread!r}"
+            )
         if self.smooth_dt >= _SMOOTH_DT_BOUND:
             raise ValueError(
                 f"smooth_dt must be below {_SMOOTH_DT_BOUND:g} s (twice SmoothMotion's "
