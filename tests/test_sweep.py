@@ -1,6 +1,7 @@
 """``gridnav sweep``: grid parsing and validation, the results table, and tiny sweeps on one
 local Ray session shared by the module (resumption, failures, rows against each report)."""
 
+import csv
 import hashlib
 import json
 import math
@@ -27,6 +28,7 @@ from gridnav_agents.sweep.results import (
     trial_row,
     write_results,
 )
+from gridnav_agents.sweep.trial import run_trial
 
 TINY = ["n_units=16", "mlp_hidden=16", "batch_size=8", "seq_len=5", "n_steps=6"]
 TINY += ["checkpoint_every=2", "log_every=1", "device=cpu"]
@@ -145,8 +147,6 @@ def test_write_results_csv_matches_json(tmp_path):
     write_results(tmp_path, rows, {"command": "x"})
     doc = json.loads((tmp_path / "results.json").read_text())
     assert doc["command"] == "x" and doc["rows"] == rows
-    import csv
-
     with open(tmp_path / "results.csv") as fh:
         table = list(csv.DictReader(fh))
     assert list(table[0]) == doc["columns"] == list(rows[0])
@@ -189,6 +189,24 @@ def test_summary_figure_marks_each_group_mean():
     assert np.allclose(means, [0.3, 0.9])  # frac_grid at lambda_cap 0.5, 1.0
     assert [t.get_text() for t in axes[2, 0].get_xticklabels()] == ["0.5", "1.0"]
     assert np.allclose(axes[2, 1].containers[0].lines[0].get_ydata(), [0, 0.1, 0.2])
+
+
+def test_run_trial_passes_the_time_budget_and_threads_and_rows_the_checkpoint(tmp_path):
+    base = PRESETS["smoke"].with_overrides(TINY)
+    (trial,) = build_trials(base, {}, [0], tmp_path, boxes=[1], max_seconds=1e-9, threads=1)
+    train(trial.config, trial.run_dir, progress=False, stop_after=2)  # a run cut at step 2
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        row = run_trial(trial.spec())  # the budget is spent: no step, the analysis of step 2
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
+    assert row["steps"] == load_checkpoint(trial.run_dir / "last.safetensors").meta["step"] == 2
+    assert trial.stored_row() == row
+    (other,) = build_trials(base, {}, [0], tmp_path, boxes=[2], max_seconds=1e-9)
+    assert other.run_dir == trial.run_dir and other.stored_row() is None  # not this analysis
+    assert (trial.run_dir / "analysis" / "report.json").is_file()
 
 
 # --- sweeps on Ray ------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import itertools
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,7 @@ def spec_key(spec: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps({k: spec[k] for k in KEY_FIELDS}))
 
 
-def parse_grid(items: list[str], base: SICConfig) -> dict[str, list[Any]]:
+def parse_grid(items: Sequence[str], base: SICConfig) -> dict[str, list[Any]]:
     """``["key=v1,v2", ...]`` -> ``{key: [parsed v1, parsed v2]}``, each value parsed and
     checked by ``base.with_overrides``.
 
@@ -117,11 +118,11 @@ def _name_part(key: str, value: Any) -> str:
 def build_trials(
     base: SICConfig,
     grid: dict[str, list[Any]],
-    seeds: list[int],
+    seeds: Sequence[int],
     out: str | Path,
     *,
-    overrides: list[str] = (),  # type: ignore[assignment]
-    boxes: list[float] = (2.0,),  # type: ignore[assignment]
+    overrides: Sequence[str] = (),
+    boxes: Sequence[float] = (2.0,),
     max_seconds: float | None = None,
     threads: int = 1,
 ) -> list[Trial]:
