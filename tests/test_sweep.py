@@ -240,6 +240,8 @@ def test_sweep_rows_match_each_trials_report_and_a_rerun_redoes_nothing(
     assert "2/2 finished, 0 running, 0 pending; best lambda_cap=" in printed
     doc = json.loads((out / "results.json").read_text())
     assert doc["failed"] == {} and doc["swept"] == ["lambda_cap"]
+    assert doc["base_config"] == PRESETS["smoke"].with_overrides(TINY).to_dict()
+    assert doc["command"].startswith("gridnav sweep --preset smoke --grid lambda_cap=0.25,0.5 ")
     assert [r["trial"] for r in doc["rows"]] == ["lambda_cap=0.25,seed=0", "lambda_cap=0.5,seed=0"]
     for row in doc["rows"]:
         run = out / "trials" / row["trial"]

@@ -101,7 +101,12 @@ def sweep_main(args: argparse.Namespace) -> int:
         out,
         address=args.address,
         cpus_per_trial=args.cpus_per_trial,
-        meta={"command": _command(args), "preset": args.preset, "swept": list(grid)},
+        meta={
+            "command": _command(args),
+            "preset": args.preset,
+            "swept": list(grid),
+            "base_config": base.with_overrides(args.overrides).to_dict(),  # before the grid
+        },
     )
     _summarise(result["rows"], list(grid), trials[0].boxes, out)
     for name, error in result["failed"].items():
