@@ -223,6 +223,7 @@ def train(
     resume: bool = False,
     progress: bool = True,
     stop_after: int | None = None,
+    max_seconds: float | None = None,
 ) -> dict[str, Any]:
     """Pretrain an encoder; returns a summary dict.
 
@@ -241,6 +242,8 @@ def train(
             left untouched, without taking the lock.
         progress: show a tqdm bar with the four losses.
         stop_after: stop (with a checkpoint) after this many optimizer steps in this call.
+        max_seconds: stop (with a checkpoint) before the first step that would start once the
+            run's training time, summed over resumptions, has reached this many seconds.
 
     Raises:
         RunLockedError: another writer holds ``out_dir`` (an ``OSError``; the message names
@@ -251,6 +254,7 @@ def train(
         NonFiniteLossError: ``max_bad_steps`` consecutive non-finite steps; the checkpoints on
             disk are those of the last good state.
     """
+    _check_max_seconds(max_seconds)
     out = Path(out_dir)
     device = resolve_device(config.device)
     _check_device_memory(config, device)
@@ -334,7 +338,7 @@ def train(
         writer.abandon()
         raise
 
-    interrupted = False
+    interrupted = out_of_time = False
     old_handler = None
     bar = None
     try:
@@ -355,6 +359,9 @@ def train(
         with open(metrics_path, "a") as metrics:
             while state["step"] < config.n_steps and not interrupted:
                 if stop_after is not None and done >= stop_after:
+                    break
+                if max_seconds is not None and time.perf_counter() - t_start >= max_seconds:
+                    out_of_time = True
                     break
                 if state["step"] == config.curriculum_step:  # new batches: a new loss scale
                     _restart_records(scheduler, state)
@@ -428,7 +435,8 @@ def train(
                 bar.update(1)
                 if step % config.checkpoint_every == 0 or step == config.n_steps:
                     _checkpoint(state, save)
-            if done and (interrupted or (stop_after is not None and done >= stop_after)):
+            stopped = interrupted or out_of_time
+            if done and (stopped or (stop_after is not None and done >= stop_after)):
                 _checkpoint(state, save)
     finally:
         if bar is not None:
@@ -443,8 +451,17 @@ def train(
         "best_loss": _finite_or_none(state["best"]),
         "bad_steps": state["bad_total"],
         "interrupted": interrupted,
+        "out_of_time": out_of_time,
         "elapsed_s": round(state["elapsed_s"], 3),
     }
+
+
+def _check_max_seconds(max_seconds: float | None) -> None:
+    if max_seconds is None:
+        return
+    ok = isinstance(max_seconds, (int, float)) and not isinstance(max_seconds, bool)
+    if not ok or not math.isfinite(max_seconds) or max_seconds <= 0:
+        raise ValueError(f"max_seconds must be a positive number of seconds, got {max_seconds!r}")
 
 
 def _warmed_up_step(optimizer: torch.optim.Optimizer, step: int, warmup: int) -> None:
