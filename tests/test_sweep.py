@@ -87,7 +87,7 @@ def test_build_trials_is_every_combination_times_every_seed(tmp_path):
         (["lr=0.1,0.2"], [0], ["lr=0.3"], "lr is both swept"),
         ([], [0], ["lr=-1"], "lr must be a finite positive"),
         ([], [0, 0], [], "seeds must be distinct"),
-        ([], [-1], [], "seed must be >= 0"),
+        ([], [-1], [], "seed must be in \\[0, 2\\*\\*64 - 1\\]"),
         (["velocity=smooth"], [0], ["velocity_drift=0.1"], "velocity_drift applies"),
     ],
 )
