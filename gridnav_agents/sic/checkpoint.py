@@ -25,7 +25,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from gridnav_agents.sic.memory import encoder_parameter_shapes
-from gridnav_agents.sic.model import SICEncoder
+from gridnav_agents.sic.model import TRANSITIONS, SICEncoder
 
 __all__ = [
     "FORMAT",
@@ -193,7 +193,10 @@ def encoder_from_checkpoint(ckpt: Checkpoint) -> SICEncoder:
             f"{ckpt.path}: the encoder description says mlp_layers={sizes['mlp_layers']}, the "
             f"file holds {len(shapes)} encoder tensors"
         )
-    expected = encoder_parameter_shapes(**sizes)
+    transition = desc.get("transition", "mlp")
+    if transition not in TRANSITIONS:
+        raise CheckpointError(f"{ckpt.path}: unknown transition {transition!r}")
+    expected = encoder_parameter_shapes(**sizes, transition=transition)
     missing, unexpected = set(expected) - set(shapes), set(shapes) - set(expected)
     if missing or unexpected:
         raise CheckpointError(

@@ -18,6 +18,7 @@ __all__ = ["PRESETS", "RESUMABLE_FIELDS", "SICConfig"]
 RESUMABLE_FIELDS = frozenset({"n_steps", "device", "checkpoint_every"})
 
 _VELOCITIES = ("uniform", "smooth")
+_TRANSITIONS = ("mlp", "rotation")
 _INT_MAX = 2**63 - 1  # integers go to numpy and torch as int64
 _FLOAT_MAX = 1e6  # beyond any useful value; keeps squares and sums finite in float32
 # 2 × SmoothMotion's default rotational_velocity_coherence_time (0.08 s): the Euler step of
@@ -44,7 +45,11 @@ class SICConfig:
     (:class:`~gridnav_agents.sic.model.SICEncoder`): K modules built in, their periods learnt.
     ``block_gain_ratio`` (default 1): block k's head sees the velocity scaled by
     ``ratio ** (k - (K - 1) / 2)``, a fixed geometric gradient of velocity gains across the
-    blocks that is never learnt.
+    blocks that is never learnt. ``transition`` (not in the paper; default ``"mlp"``):
+    ``"rotation"`` makes ``W(v) = Q R(v) Qᵀ``, plane rotations by ``k_j · v`` in a learnt basis
+    with learnt wavevectors (:class:`~gridnav_agents.sic.rotation.RotationTransition`): exact
+    path integration built in, frequencies learnt; ``identity_init``, ``init_gain_spread`` and
+    blocks do not apply to it and must keep their defaults.
 
     Data: ``batch_size`` (B, 130) trajectories of ``seq_len`` (T, 60) steps; ``permute`` (paper:
     the B trajectories are permutations of one velocity sequence; ``False``: B independent
@@ -116,6 +121,7 @@ class SICConfig:
     init_gain_spread: float = 1.0
     n_blocks: int = 1
     block_gain_ratio: float = 1.0
+    transition: str = "mlp"
     # data
     batch_size: int = 130
     seq_len: int = 60
@@ -203,6 +209,26 @@ class SICConfig:
                 f"n_blocks must divide n_units into blocks of at least 2 units, got n_blocks "
                 f"{self.n_blocks!r} for n_units {self.n_units!r}"
             )
+        if self.transition not in _TRANSITIONS:
+            raise ValueError(
+                f"transition must be one of {_TRANSITIONS}, got {self.transition!r}"
+            )
+        if self.transition == "rotation":
+            if self.n_units % 2:
+                raise ValueError(
+                    f"n_units must be even with transition 'rotation', got {self.n_units!r}"
+                )
+            for name, default in (
+                ("n_blocks", 1),
+                ("identity_init", None),
+                ("init_gain_spread", 1.0),
+                ("block_gain_ratio", 1.0),
+            ):
+                if getattr(self, name) != default:
+                    raise ValueError(
+                        f"{name} does not apply to transition 'rotation'; got {name} "
+                        f"{getattr(self, name)!r} (leave it at {default!r})"
+                    )
         if not (math.isfinite(self.block_gain_ratio) and self.block_gain_ratio > 0):
             raise ValueError(
                 f"block_gain_ratio must be a finite positive number, got {self.block_gain_ratio!r}"

@@ -82,8 +82,11 @@ def build_encoder(config: SICConfig, generator: torch.Generator | None = None) -
         dt=config.dt,
         n_blocks=config.n_blocks,
         block_gains=config.block_gains,
+        transition=config.transition,
         generator=generator,
     )
+    if config.transition != "mlp":
+        return model
     last, n, size = model.mlp[-1], config.n_units, model.block_size
     with torch.no_grad():
         if config.init_gain_spread != 1:  # unit i's row of its block is outputs i·n .. i·n + n - 1
