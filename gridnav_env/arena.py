@@ -14,17 +14,12 @@ import shapely
 from shapely.geometry import Polygon
 from shapely.geometry.polygon import orient
 
+from gridnav_env._validate import MAX_METRES, check_real
+
 __all__ = ["Arena"]
 
 # Distance (metres) a reflected point is pushed back inside, so it never sits exactly on a wall.
 _WALL_EPS = 1e-9
-
-
-def _check_positive(name: str, value: float) -> float:
-    value = float(value)
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite positive number of metres, got {value!r}")
-    return value
 
 
 class Arena:
@@ -32,7 +27,7 @@ class Arena:
 
     Args:
         polygon: a ``shapely.geometry.Polygon`` (holes allowed) or a sequence of ``(x, y)``
-            vertices in metres.
+            vertices in metres, each coordinate within ``MAX_METRES`` (1e6 m) of the origin.
 
     Attributes:
         polygon: the polygon, oriented counter-clockwise (holes clockwise).
@@ -60,6 +55,11 @@ class Arena:
         )
         if not np.all(np.isfinite(coords)):
             raise ValueError(f"polygon has non-finite vertices: {polygon.wkt}")
+        if np.max(np.abs(coords)) > MAX_METRES:
+            raise ValueError(
+                f"polygon vertices must lie within {MAX_METRES:g} m of the origin, got "
+                f"{np.max(np.abs(coords)):g} m"
+            )
         if polygon.is_empty or polygon.area <= 0:
             raise ValueError(f"polygon must have a positive area, got {polygon.wkt}")
         if not polygon.is_valid:
@@ -96,14 +96,15 @@ class Arena:
     @classmethod
     def box(cls, size: float = 2.2) -> Arena:
         """A square box of side ``size`` metres centred at the origin."""
-        size = _check_positive("size", size)
+        size = check_real("size", size, positive=True, at_most=2 * MAX_METRES, unit="metres")
         return cls.rectangle(size, size)
 
     @classmethod
     def rectangle(cls, width: float, height: float) -> Arena:
         """A ``width`` × ``height`` metre rectangle centred at the origin."""
-        w = _check_positive("width", width) / 2
-        h = _check_positive("height", height) / 2
+        w = check_real("width", width, positive=True, at_most=2 * MAX_METRES, unit="metres")
+        h = check_real("height", height, positive=True, at_most=2 * MAX_METRES, unit="metres")
+        w, h = w / 2, h / 2
         return cls(Polygon([(-w, -h), (w, -h), (w, h), (-w, h)]))
 
     # ------------------------------------------------------------------ properties

@@ -19,6 +19,7 @@ from statistics import NormalDist
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from gridnav_env._validate import MAX_METRES, check_count, check_real
 from gridnav_env.arena import Arena
 
 __all__ = ["Trajectory", "UniformVelocity", "SmoothMotion", "MotionModel"]
@@ -48,23 +49,6 @@ class Trajectory:
     @property
     def n_steps(self) -> int:
         return self.velocities.shape[1]
-
-
-def _check_float(name: str, value: float, *, positive: bool = False, nonneg: bool = False) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a number, got {value!r}") from err
-    if not np.isfinite(value) or (positive and value <= 0) or (nonneg and value < 0):
-        kind = "positive" if positive else "non-negative" if nonneg else "finite"
-        raise ValueError(f"{name} must be a finite {kind} number, got {value!r}")
-    return value
-
-
-def _check_count(name: str, value: int) -> int:
-    if isinstance(value, bool) or int(value) != value or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _start_positions(
@@ -123,12 +107,19 @@ class UniformVelocity(MotionModel):
         drift: float = 0.0,
         scale_spread: float = 1.0,
     ):
-        self.max_step = _check_float("max_step", max_step, positive=True)
-        self.dt = _check_float("dt", dt, positive=True)
-        self.drift = _check_float("drift", drift, nonneg=True)
-        self.scale_spread = _check_float("scale_spread", scale_spread, positive=True)
+        self.max_step = check_real(
+            "max_step", max_step, positive=True, at_most=MAX_METRES, unit="metres"
+        )
+        self.dt = check_real("dt", dt, positive=True, unit="seconds")
+        self.drift = check_real("drift", drift, nonneg=True, at_most=MAX_METRES, unit="metres")
+        self.scale_spread = check_real("scale_spread", scale_spread, positive=True)
         if self.scale_spread < 1:
             raise ValueError(f"scale_spread must be >= 1, got {scale_spread!r}")
+        if self.max_step * self.scale_spread > MAX_METRES:
+            raise ValueError(
+                f"max_step · scale_spread (the longest step) must be at most {MAX_METRES:g} m, "
+                f"got max_step={max_step!r}, scale_spread={scale_spread!r}"
+            )
 
     def __repr__(self) -> str:
         return (
@@ -153,7 +144,7 @@ class UniformVelocity(MotionModel):
         start: np.ndarray | None = None,
     ) -> Trajectory:
         """Roll out ``n_agents`` independent agents for ``n_steps`` steps (see class docstring)."""
-        n_agents, n_steps = _check_count("n_agents", n_agents), _check_count("n_steps", n_steps)
+        n_agents, n_steps = check_count("n_agents", n_agents), check_count("n_steps", n_steps)
         p0 = _start_positions(n_agents, rng, arena, start)
         v = self.sample((n_agents, n_steps), rng)
         if self.drift > 0:
@@ -188,6 +179,9 @@ class SmoothMotion(MotionModel):
         thigmotaxis: in [0, 1]; high values make the agent hug walls.
         wall_repel_distance: walls repel within this distance, metres.
         wall_repel_strength: scale of the wall repulsion (0 turns it off).
+
+    ``dt`` must be below twice the shorter coherence time (0.16 s with the defaults), where
+    the Euler updates of the OU processes stop diverging.
     """
 
     def __init__(
@@ -201,24 +195,40 @@ class SmoothMotion(MotionModel):
         wall_repel_distance: float = 0.1,
         wall_repel_strength: float = 1.0,
     ):
-        self.dt = _check_float("dt", dt, positive=True)
-        self.speed_mean = _check_float("speed_mean", speed_mean, positive=True)
-        self.speed_coherence_time = _check_float(
-            "speed_coherence_time", speed_coherence_time, positive=True
+        self.speed_mean = check_real(
+            "speed_mean", speed_mean, positive=True, at_most=MAX_METRES, unit="m/s"
         )
-        self.rotational_velocity_std = _check_float(
-            "rotational_velocity_std", rotational_velocity_std, nonneg=True
+        self.speed_coherence_time = check_real(
+            "speed_coherence_time", speed_coherence_time, positive=True, unit="seconds"
         )
-        self.rotational_velocity_coherence_time = _check_float(
-            "rotational_velocity_coherence_time", rotational_velocity_coherence_time, positive=True
+        self.rotational_velocity_std = check_real(
+            "rotational_velocity_std", rotational_velocity_std, nonneg=True, unit="rad/s"
         )
-        self.thigmotaxis = _check_float("thigmotaxis", thigmotaxis, nonneg=True)
+        self.rotational_velocity_coherence_time = check_real(
+            "rotational_velocity_coherence_time",
+            rotational_velocity_coherence_time,
+            positive=True,
+            unit="seconds",
+        )
+        self.dt = check_real("dt", dt, positive=True, unit="seconds")
+        # Each OU update multiplies its state by (1 - dt / tau): it diverges for dt >= 2 tau.
+        tau = min(self.speed_coherence_time, self.rotational_velocity_coherence_time)
+        if self.dt >= 2 * tau:
+            raise ValueError(
+                f"dt must be below twice the shorter coherence time ({2 * tau:g} s; the OU "
+                f"updates diverge beyond), got {dt!r}"
+            )
+        self.thigmotaxis = check_real("thigmotaxis", thigmotaxis, nonneg=True)
         if self.thigmotaxis > 1:
             raise ValueError(f"thigmotaxis must be in [0, 1], got {thigmotaxis!r}")
-        self.wall_repel_distance = _check_float(
-            "wall_repel_distance", wall_repel_distance, positive=True
+        self.wall_repel_distance = check_real(
+            "wall_repel_distance",
+            wall_repel_distance,
+            positive=True,
+            at_most=MAX_METRES,
+            unit="metres",
         )
-        self.wall_repel_strength = _check_float(
+        self.wall_repel_strength = check_real(
             "wall_repel_strength", wall_repel_strength, nonneg=True
         )
 
@@ -383,7 +393,7 @@ class SmoothMotion(MotionModel):
         Returns a :class:`Trajectory` whose velocities are displacements per step (metres);
         divide by ``dt`` for m/s.
         """
-        n_agents, n_steps = _check_count("n_agents", n_agents), _check_count("n_steps", n_steps)
+        n_agents, n_steps = check_count("n_agents", n_agents), check_count("n_steps", n_steps)
         pos = np.empty((n_agents, n_steps + 1, 2))
         pos[:, 0] = _start_positions(n_agents, rng, arena, start)
         vel, rot = self.initial_state(n_agents, rng)
@@ -407,7 +417,7 @@ class SmoothMotion(MotionModel):
         speed). Needs an ``arena``. Returns a :class:`Trajectory` (displacements per step,
         metres).
         """
-        n_agents, n_steps = _check_count("n_agents", n_agents), _check_count("n_steps", n_steps)
+        n_agents, n_steps = check_count("n_agents", n_agents), check_count("n_steps", n_steps)
         if arena is None:
             raise ValueError("rollout_sequential needs an arena, got None")
         pos = np.empty((n_agents, n_steps + 1, 2))

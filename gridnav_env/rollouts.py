@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gridnav_env.motion import MotionModel, UniformVelocity, _check_count
+from gridnav_env._validate import check_count
+from gridnav_env.motion import MotionModel, UniformVelocity
 
 __all__ = ["PermutedRollout", "permuted_rollouts", "independent_rollouts"]
 
@@ -53,7 +54,10 @@ class PermutedRollout:
 
 
 def _start(start: np.ndarray | None) -> np.ndarray:
-    s = np.zeros(2) if start is None else np.asarray(start, dtype=float).reshape(2)
+    try:
+        s = np.zeros(2) if start is None else np.asarray(start, dtype=float).reshape(2)
+    except (TypeError, ValueError):
+        s = np.full(2, np.nan)
     if not np.all(np.isfinite(s)):
         raise ValueError(f"start must be a finite (x, y) position in metres, got {start!r}")
     return s
@@ -75,7 +79,7 @@ def permuted_rollouts(
         motion: the velocity source, on the open plane; default ``UniformVelocity(0.15)`` (paper).
         start: shared start position, metres; default the origin.
     """
-    n_perms, n_steps = _check_count("n_perms", n_perms), _check_count("n_steps", n_steps)
+    n_perms, n_steps = check_count("n_perms", n_perms), check_count("n_steps", n_steps)
     motion = UniformVelocity() if motion is None else motion
     s = _start(start)
     v = motion.rollout(1, n_steps, rng, start=s).velocities[0]
@@ -92,7 +96,7 @@ def independent_rollouts(
     start: np.ndarray | None = None,
 ) -> PermutedRollout:
     """The ``permute=False`` ablation: ``n_traj`` independent trajectories from one start."""
-    n_traj, n_steps = _check_count("n_traj", n_traj), _check_count("n_steps", n_steps)
+    n_traj, n_steps = check_count("n_traj", n_traj), check_count("n_steps", n_steps)
     motion = UniformVelocity() if motion is None else motion
     s = _start(start)
     v = motion.rollout(n_traj, n_steps, rng, start=s).velocities

@@ -118,7 +118,7 @@ def test_agent_control_never_escapes_non_convex_arena(actions):
         ({"task": "fly"}, "task"),
         ({"motion": "teleport"}, "motion"),
         ({"observation": "gps"}, "observation"),
-        ({"box_size": -2.0}, "size"),
+        ({"box_size": -2.0}, "box_size"),
         ({"max_speed": 0.0}, "max_speed"),
         ({"home_radius": np.nan}, "home_radius"),
         ({"outbound_steps": 0}, "outbound_steps"),

@@ -116,6 +116,19 @@ def test_smooth_bad_parameters(kwargs, name):
         SmoothMotion(**kwargs)
 
 
+def test_smooth_dt_is_bounded_where_the_ou_updates_stop_diverging():
+    # rotational_velocity_coherence_time 0.08 s: the update multiplies by 1 - dt/0.08, whose
+    # magnitude is < 1 (stable) for dt < 0.16 s and >= 1 from there on.
+    tr = SmoothMotion(dt=0.159).rollout(8, 2000, np.random.default_rng(0))
+    assert np.all(np.isfinite(tr.positions))
+    for dt in (0.16, 1.0):
+        with pytest.raises(ValueError, match="dt must be below twice the shorter coherence time"):
+            SmoothMotion(dt=dt)
+    SmoothMotion(dt=0.3, rotational_velocity_coherence_time=0.2)  # bound follows the times
+    with pytest.raises(ValueError, match=r"dt must be below .*\(0\.4 s"):
+        SmoothMotion(dt=0.5, rotational_velocity_coherence_time=0.2, speed_coherence_time=0.2)
+
+
 def test_bad_rollout_arguments():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="max_step"):

@@ -226,3 +226,22 @@ def test_extractor_head_shapes_and_validation():
     assert ext(torch.zeros(3, 17)).shape == (3, 5)
     with pytest.raises(ValueError, match="code_dim"):
         EncoderCodeExtractor(space, code_dim=18)
+
+
+def test_non_finite_displacement_raises_and_keeps_the_state():
+    class BadVelocity(gym.Wrapper):
+        def step(self, action):
+            obs, reward, terminated, truncated, info = self.env.step(action)
+            info["velocity"] = np.array([0.05, np.inf])
+            return obs, reward, terminated, truncated, info
+
+    enc = small_encoder()
+    env = EncoderObservation(BadVelocity(gym.make("GridNav-Box-v0", **ENV)), enc)
+    env.reset(seed=0)
+    before = env.state.clone()
+    with pytest.raises(ValueError, match=r'info\["velocity"\] must be finite'):
+        env.step(env.action_space.sample())
+    torch.testing.assert_close(env.state, before, rtol=0, atol=0)
+    g = enc.initial_state(2)
+    with pytest.raises(ValueError, match=r"v must be finite .* entry \(1, 0\) is nan"):
+        enc.step(g, torch.tensor([[0.1, 0.0], [float("nan"), 0.0]]))

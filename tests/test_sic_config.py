@@ -105,6 +105,53 @@ def test_dict_round_trip_and_unknown_keys():
         SICConfig.from_dict({**c.to_dict(), "bogus": 1})
 
 
+def test_limits_accept_their_bounds_and_every_preset():
+    for preset in PRESETS.values():  # the paper preset (N=128, B=130, T=60) among them
+        SICConfig.from_dict(preset.to_dict())
+    assert SICConfig(seed=2**64 - 1).seed == 2**64 - 1  # the largest seed torch accepts
+    with pytest.raises(ValueError, match=r"seed must be in \[0, 2\*\*64 - 1\]"):
+        SICConfig(seed=2**64)
+    assert SICConfig(sigma_g=1e6).sigma_g == 1e6
+    with pytest.raises(ValueError, match="sigma_g must be at most 1e"):
+        SICConfig(sigma_g=1.01e6)
+    with pytest.raises(ValueError, match="n_steps must be at most 2"):
+        SICConfig(n_steps=2**63)
+    SICConfig(velocity="smooth", smooth_dt=0.159)
+    with pytest.raises(ValueError, match="smooth_dt must be below 0.16"):
+        SICConfig(velocity="smooth", smooth_dt=0.16)
+
+
+def test_smooth_dt_bound_is_where_the_motion_model_stops_accepting_dt():
+    from gridnav_env import SmoothMotion
+
+    SmoothMotion(dt=0.1599)
+    with pytest.raises(ValueError, match="dt"):
+        SmoothMotion(dt=0.16)
+    with pytest.raises(ValueError, match="smooth_dt"):
+        SICConfig(velocity="smooth", smooth_dt=0.16)
+
+
+def test_training_memory_parameters_are_exact_and_the_limit_names_the_settings():
+    from gridnav_agents.sic.memory import MAX_TRAINING_BYTES, training_memory
+    from gridnav_agents.sic.model import SICEncoder
+
+    for n, h, layers, blocks in [(8, 8, 3, 1), (12, 5, 1, 1), (6, 4, 4, 1), (12, 5, 3, 3)]:
+        c = SICConfig(n_units=n, mlp_hidden=h, mlp_layers=layers, n_blocks=blocks)
+        count = sum(p.numel() for p in SICEncoder(n, h, layers, n_blocks=blocks).parameters())
+        (fields, size), *_ = training_memory(c).values()
+        assert fields == ("n_units", "mlp_hidden", "mlp_layers", "n_blocks")
+        assert size == 16 * count  # float32 weights, gradients and AdamW's two moments
+    # N = 100000: the MLP's last layer alone has 128 · 1e10 weights, 5.12e12 bytes
+    with pytest.raises(ValueError) as info:
+        SICConfig(n_units=100_000)
+    message = str(info.value)
+    assert message.startswith("n_units=100000, mlp_hidden=128, mlp_layers=3")
+    assert "more than the 1 TiB allowed" in message
+    # 16 bytes × (3·128 + 128² + 128 + 129 · 1e10 + 1e5) parameters = 18.8 TiB
+    assert "18.8 TiB" in message
+    assert MAX_TRAINING_BYTES == 2**40
+
+
 def test_block_gains_are_a_centred_geometric_gradient():
     c = SICConfig(n_units=12, n_blocks=3, block_gain_ratio=2.0)
     assert c.block_gains == pytest.approx((0.5, 1.0, 2.0))

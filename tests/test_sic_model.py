@@ -136,6 +136,30 @@ def test_dead_states_in_the_recurrence_match_and_have_finite_gradients():
     assert all(torch.isfinite(p.grad).all() for p in model.parameters())
 
 
+@pytest.mark.parametrize(
+    "n, h, layers, k", [(8, 8, 3, 1), (12, 5, 1, 1), (6, 4, 4, 1), (12, 5, 3, 3)]
+)
+def test_parameter_shapes_and_count_match_the_encoder(n, h, layers, k):
+    from gridnav_agents.sic.memory import encoder_parameter_count, encoder_parameter_shapes
+
+    model = SICEncoder(n, h, layers, n_blocks=k)
+    shapes = {name: tuple(v.shape) for name, v in model.state_dict().items()}
+    assert encoder_parameter_shapes(n, h, layers, k) == shapes
+    count = sum(p.numel() for p in model.parameters())
+    assert encoder_parameter_count(n, h, layers, k) == count
+
+
+def test_encoder_larger_than_the_machine_is_refused_before_allocating(monkeypatch):
+    import gridnav_agents.sic.model as model_mod
+
+    monkeypatch.setattr(model_mod, "device_memory_bytes", lambda device: 10_000)
+    SICEncoder(8, 8)  # (3·8 + 72 + 9·64 + 8) · 4 bytes = 2,720 bytes: fits
+    with pytest.raises(
+        ValueError, match=r"n_units=24, mlp_hidden=8, mlp_layers=3, n_blocks=1: .* 20\.7 KiB"
+    ):
+        SICEncoder(24, 8)  # (3·8 + 72 + 9·576 + 24) · 4 = 21,216 bytes > 10,000
+
+
 def _blocks(k: int = 3, gains=None, n: int = 12, seed: int = 0) -> SICEncoder:
     gen = torch.Generator().manual_seed(seed)
     return SICEncoder(n, 8, 3, n_blocks=k, block_gains=gains, generator=gen).double()

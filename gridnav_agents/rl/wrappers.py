@@ -15,7 +15,6 @@ the encoder was trained on (``encoder.step_scale``) and reports a mismatch.
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any, Protocol, runtime_checkable
 
@@ -23,6 +22,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium import spaces
+
+from gridnav_env._validate import check_real
 
 __all__ = [
     "EncoderObservation",
@@ -89,7 +90,8 @@ class EncoderObservation(gym.Wrapper, gym.utils.RecordConstructorArgs):
     position; in ``homing`` the episode starts at home). On each ``step`` the displacement of that
     step ``v`` (metres) is read from ``info["velocity"]`` (or from the first two observation
     entries with ``velocity_source="observation"``) and the state advances:
-    ``g <- encoder.step(g, velocity_scale · v)``. All torch work runs under ``torch.no_grad()``
+    ``g <- encoder.step(g, velocity_scale · v)``; a displacement that is not finite raises
+    ``ValueError`` (the state is left as it was). All torch work runs under ``torch.no_grad()``
     with the encoder in eval mode and its parameters' ``requires_grad`` switched off, so no
     gradient can reach it.
 
@@ -156,9 +158,8 @@ class EncoderObservation(gym.Wrapper, gym.utils.RecordConstructorArgs):
             raise ValueError(
                 f"velocity_source must be one of {_VELOCITY_SOURCES}, got {velocity_source!r}"
             )
-        for name, value in (("velocity_scale", velocity_scale), ("tolerance", tolerance)):
-            if not math.isfinite(value) or value <= 0:
-                raise ValueError(f"{name} must be a finite positive number, got {value!r}")
+        velocity_scale = check_real("velocity_scale", velocity_scale, positive=True)
+        tolerance = check_real("tolerance", tolerance, positive=True)
         self.encoder = encoder
         if isinstance(encoder, torch.nn.Module):
             encoder.eval()
@@ -179,9 +180,7 @@ class EncoderObservation(gym.Wrapper, gym.utils.RecordConstructorArgs):
                 "cannot read the env's displacement per step (no max_speed and dt on "
                 "env.unwrapped); pass env_step_scale (metres per step)"
             )
-        if not math.isfinite(scale) or scale <= 0:
-            raise ValueError(f"env_step_scale must be a positive number of metres, got {scale!r}")
-        self.env_step_scale = float(scale)
+        self.env_step_scale = check_real("env_step_scale", scale, positive=True, unit="metres")
         self._check_scale()
 
         base_space = env.observation_space
@@ -243,10 +242,13 @@ class EncoderObservation(gym.Wrapper, gym.utils.RecordConstructorArgs):
         if self.velocity_source == "info":
             if "velocity" not in info:
                 raise KeyError("info has no 'velocity'; use velocity_source='observation'")
-            v = info["velocity"]
+            v, source = info["velocity"], 'info["velocity"]'
         else:
-            v = obs[:2]
-        return np.asarray(v, dtype=np.float64).reshape(2) * self.velocity_scale
+            v, source = obs[:2], "observation[:2]"
+        v = np.asarray(v, dtype=np.float64).reshape(2)
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"the env's displacement {source} must be finite metres, got {v}")
+        return v * self.velocity_scale
 
     def _observation(self, obs: np.ndarray) -> np.ndarray:
         code = self.state[0].detach().cpu().numpy().astype(np.float32)

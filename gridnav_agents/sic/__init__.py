@@ -5,6 +5,8 @@
 * :class:`SICConfig` / :data:`PRESETS` — Table 1 hyperparameters (``config.py``).
 * ``train.train`` — the pretraining loop, and ``gridnav pretrain`` (``train.py``).
 * :func:`load_encoder` — a trained encoder from a safetensors checkpoint (``checkpoint.py``).
+* ``rundir`` / ``runlock`` — a run directory's contents and its one writer
+  (:class:`RunLockedError` when another holds it); ``memory`` — what a setting needs.
 """
 
 from gridnav_agents._lazy import lazy_exports
@@ -14,6 +16,7 @@ _EXPORTS = {
     "load_encoder": "checkpoint",
     "PRESETS": "config",
     "SICConfig": "config",
+    "RunLockedError": "runlock",
     "NormReLU": "model",
     "SICEncoder": "model",
     "norm_relu": "model",
@@ -23,6 +26,7 @@ __all__ = [
     "PRESETS",
     "CheckpointError",
     "NormReLU",
+    "RunLockedError",
     "SICConfig",
     "SICEncoder",
     "load_encoder",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from gridnav_agents.sic.memory import encoder_parameter_shapes
 from gridnav_agents.sic.model import SICEncoder
 
 __all__ = [
@@ -52,15 +53,22 @@ class Checkpoint:
     path: Path
     tensors: dict[str, torch.Tensor]
     meta: dict[str, Any]
+    #: Every tensor's shape, read from the file's header (also those not loaded).
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def model_state(self) -> dict[str, torch.Tensor]:
         return {k[6:]: v for k, v in self.tensors.items() if k.startswith("model.")}
 
 
 def _atomic_write_json(path: Path, obj: Any) -> None:
+    """Write ``obj`` as JSON to ``path`` through a temporary file (removed if the write fails)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(obj, indent=2) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def save_checkpoint(
@@ -75,7 +83,8 @@ def save_checkpoint(
     torch_rng: torch.Generator | None = None,
     train_state: dict[str, Any] | None = None,
 ) -> Path:
-    """Write a checkpoint to ``path`` atomically (a temporary file in its folder, then rename)."""
+    """Write a checkpoint to ``path`` atomically (a temporary file in its folder, then rename;
+    the temporary file is removed if writing fails)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {f"model.{k}": v.detach().cpu().clone() for k, v in model.state_dict().items()}
@@ -99,10 +108,14 @@ def save_checkpoint(
             meta[key] = value
     metadata = {k: json.dumps(v) for k, v in meta.items()}
     tmp = path.with_name(f".{path.name}.tmp")
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, an interrupt: leave no partial file behind
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -129,7 +142,8 @@ def resolve_checkpoint(path_or_run_dir: str | os.PathLike, which: str = "last") 
 
 
 def load_checkpoint(path: str | os.PathLike, tensors: str = "all") -> Checkpoint:
-    """Read and check a checkpoint. ``tensors="model"`` reads only the encoder's tensors.
+    """Read and check a checkpoint. ``tensors="model"`` reads only the encoder's tensors,
+    ``"none"`` only the metadata and the tensors' shapes (the file's header).
 
     Raises:
         FileNotFoundError: no such file.
@@ -138,11 +152,14 @@ def load_checkpoint(path: str | os.PathLike, tensors: str = "all") -> Checkpoint
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint file at {path}")
+    if tensors not in ("all", "model", "none"):
+        raise ValueError(f"tensors must be 'all', 'model' or 'none', got {tensors!r}")
     try:
         with safe_open(str(path), framework="pt", device="cpu") as fh:
             raw_meta = fh.metadata() or {}
-            keys = [k for k in fh.keys() if tensors == "all" or k.startswith("model.")]  # noqa: SIM118
-            data = {k: fh.get_tensor(k) for k in keys}
+            shapes = {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()}  # noqa: SIM118
+            keys = [k for k in shapes if tensors == "all" or k.startswith("model.")]
+            data = {k: fh.get_tensor(k) for k in keys} if tensors != "none" else {}
     except Exception as exc:  # safetensors raises its own error types for bad headers/data
         raise CheckpointError(
             f"{path} is not a readable safetensors file (truncated or corrupt?): {exc}"
@@ -153,30 +170,48 @@ def load_checkpoint(path: str | os.PathLike, tensors: str = "all") -> Checkpoint
         meta = {k: json.loads(v) for k, v in raw_meta.items()}
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{path}: corrupt metadata: {exc}") from exc
-    return Checkpoint(path, data, meta)
+    return Checkpoint(path, data, meta, shapes)
 
 
 def encoder_from_checkpoint(ckpt: Checkpoint) -> SICEncoder:
-    """Rebuild the encoder stored in ``ckpt`` (train mode, CPU)."""
-    try:
-        model = SICEncoder(**ckpt.meta["encoder"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{ckpt.path}: bad encoder description: {exc}") from exc
-    state = ckpt.model_state()
-    expected = model.state_dict()
-    missing, unexpected = set(expected) - set(state), set(state) - set(expected)
+    """Rebuild the encoder stored in ``ckpt`` (train mode, CPU).
+
+    The encoder's description in the metadata is checked against the shapes of the tensors
+    in the file's header before the encoder is built, so a checkpoint cannot make it allocate
+    more than the file holds.
+    """
+    desc = ckpt.meta.get("encoder")
+    if not isinstance(desc, dict):
+        raise CheckpointError(f"{ckpt.path}: no encoder description in the metadata")
+    shapes = {k[6:]: v for k, v in ckpt.shapes.items() if k.startswith("model.")}
+    sizes = {k: desc.get(k) for k in ("n_units", "mlp_hidden", "mlp_layers")}
+    sizes["n_blocks"] = desc.get("n_blocks", 1)
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in sizes.values()):
+        raise CheckpointError(f"{ckpt.path}: bad encoder description {desc!r}")
+    if sizes["mlp_layers"] > len(shapes):  # also bounds the work of listing the expected shapes
+        raise CheckpointError(
+            f"{ckpt.path}: the encoder description says mlp_layers={sizes['mlp_layers']}, the "
+            f"file holds {len(shapes)} encoder tensors"
+        )
+    expected = encoder_parameter_shapes(**sizes)
+    missing, unexpected = set(expected) - set(shapes), set(shapes) - set(expected)
     if missing or unexpected:
         raise CheckpointError(
             f"{ckpt.path}: encoder tensors do not match its description "
             f"(missing {sorted(missing)}, unexpected {sorted(unexpected)})"
         )
-    for k, v in expected.items():
-        if state[k].shape != v.shape:
+    for k, shape in expected.items():
+        if shapes[k] != shape:
+            described = ", ".join(f"{name}={value}" for name, value in sizes.items())
             raise CheckpointError(
-                f"{ckpt.path}: tensor model.{k} has shape {tuple(state[k].shape)}, "
-                f"expected {tuple(v.shape)}"
+                f"{ckpt.path}: tensor model.{k} has shape {shapes[k]}, but the encoder "
+                f"description ({described}) needs shape {shape}"
             )
-    model.load_state_dict(state)
+    try:
+        model = SICEncoder(**desc)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{ckpt.path}: bad encoder description: {exc}") from exc
+    model.load_state_dict(ckpt.model_state())
     return model
 
 

@@ -8,9 +8,9 @@ import json
 import sys
 from pathlib import Path
 
-from gridnav_agents.sic.config import PRESETS, SICConfig
+from gridnav_agents.sic.config import PRESETS
 
-__all__ = ["add_pretrain_arguments", "pretrain_main"]
+__all__ = ["add_overrides_argument", "add_pretrain_arguments", "pretrain_main"]
 
 
 def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +23,17 @@ def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
         "or smoke (seconds; checks a setup, grows no grid cells). Default: quick; with "
         "--resume: the stored run",
     )
+    add_overrides_argument(parser)
+    parser.add_argument("--out", required=True, help="run directory")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def add_overrides_argument(
+    parser: argparse.ArgumentParser, help_text: str = "override config fields, e.g. --set lr=1e-3"
+) -> None:
+    """``--set KEY=VALUE ...`` (repeatable) into ``args.overrides``."""
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -30,24 +41,19 @@ def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
         action="extend",
         default=[],
         metavar="KEY=VALUE",
-        help="override config fields, e.g. --set lr=1e-3",
+        help=help_text,
     )
-    parser.add_argument("--out", required=True, help="run directory")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
-    parser.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def pretrain_main(args: argparse.Namespace) -> int:
     """Entry point of ``gridnav pretrain``: 0 done, 1 stopped on non-finite losses, 130
     interrupted; bad input raises ``ValueError`` / ``OSError`` (the CLI prints one line)."""
+    from gridnav_agents.sic.rundir import stored_config
     from gridnav_agents.sic.train import NonFiniteLossError, train
 
     out = Path(args.out)
-    if args.resume and args.preset is None and (out / "config.json").is_file():
-        config = SICConfig.from_dict(json.loads((out / "config.json").read_text()))
-    else:
-        config = PRESETS[args.preset or "quick"]
+    stored = stored_config(out) if args.resume and args.preset is None else None
+    config = stored if stored is not None else PRESETS[args.preset or "quick"]
     config = config.with_overrides(args.overrides)
     if args.device is not None:
         config = config.with_overrides([f"device={args.device}"])

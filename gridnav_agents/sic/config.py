@@ -10,12 +10,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from gridnav_agents.sic.memory import MAX_TRAINING_BYTES, describe_need, training_memory
+
 __all__ = ["PRESETS", "RESUMABLE_FIELDS", "SICConfig"]
 
 #: Fields that may differ between a run and its resumption (they do not change the trajectory).
 RESUMABLE_FIELDS = frozenset({"n_steps", "device", "checkpoint_every"})
 
 _VELOCITIES = ("uniform", "smooth")
+_INT_MAX = 2**63 - 1  # integers go to numpy and torch as int64
+_FLOAT_MAX = 1e6  # beyond any useful value; keeps squares and sums finite in float32
+# 2 × SmoothMotion's default rotational_velocity_coherence_time (0.08 s): the Euler step of
+# its OU process diverges for dt >= 2 tau.
+_SMOOTH_DT_BOUND = 0.16
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,12 @@ class SICConfig:
     Robustness: a step whose loss or gradient is not finite is skipped; ``max_bad_steps`` in a
     row stop the run. Bookkeeping: ``seed`` (all randomness), ``device`` (``"auto"``: CUDA if
     available), ``log_every`` (steps per metrics line), ``checkpoint_every``.
+
+    Limits (checked at construction): ``seed`` in [0, 2**64 - 1]; other integers at most
+    2**63 - 1; every float at most 1e6 in magnitude; ``smooth_dt`` below 0.16 s (where
+    SmoothMotion's updates diverge); the estimated memory of a training step
+    (:func:`~gridnav_agents.sic.memory.training_memory`) at most 1 TiB, and ``train`` refuses
+    a setting that needs more than its device has.
     """
 
     # model
@@ -194,6 +207,12 @@ class SICConfig:
             raise ValueError(
                 f"block_gain_ratio must be a finite positive number, got {self.block_gain_ratio!r}"
             )
+        spread = abs(math.log(self.block_gain_ratio)) * (self.n_blocks - 1) / 2
+        if spread > math.log(_FLOAT_MAX):  # the outer blocks' gains ratio ** ±(K - 1) / 2
+            raise ValueError(
+                f"block_gain_ratio {self.block_gain_ratio!r} with n_blocks {self.n_blocks} gives "
+                f"velocity gains beyond [1e-6, 1e6]"
+            )
         if self.coniso_max_step is not None and not (
             math.isfinite(self.coniso_max_step) and self.coniso_max_step > 0
         ):
@@ -250,13 +269,33 @@ class SICConfig:
             )
         if self.pair_subsample is not None and self.pair_subsample < 2:
             raise ValueError(f"pair_subsample must be >= 2 or None, got {self.pair_subsample!r}")
-        if self.seed < 0:
-            raise ValueError(f"seed must be >= 0, got {self.seed!r}")
+        if not 0 <= self.seed < 2**64:
+            raise ValueError(f"seed must be in [0, 2**64 - 1] (64 bits), got {self.seed!r}")
+        for f in _fields():
+            value, base = getattr(self, f.name), _base(hints[f.name])[0]
+            if base is int and value is not None and value > _INT_MAX and f.name != "seed":
+                raise ValueError(f"{f.name} must be at most 2**63 - 1, got {value!r}")
+            if base is float and value is not None and abs(value) > _FLOAT_MAX:
+                raise ValueError(f"{f.name} must be at most {_FLOAT_MAX:g}, got {value!r}")
+        if self.max_step * self.step_scale_spread > _FLOAT_MAX:
+            raise ValueError(
+                f"max_step · step_scale_spread (the longest step) must be at most {_FLOAT_MAX:g} m,"
+                f" got max_step {self.max_step!r}, step_scale_spread {self.step_scale_spread!r}"
+            )
+        if self.smooth_dt >= _SMOOTH_DT_BOUND:
+            raise ValueError(
+                f"smooth_dt must be below {_SMOOTH_DT_BOUND:g} s (twice SmoothMotion's "
+                f"rotational velocity coherence time; its updates diverge beyond), got "
+                f"{self.smooth_dt!r}"
+            )
         dev = self.device
         if not (dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())):
             raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {dev!r}")
         if self.lambda_sep == self.lambda_inv == self.lambda_cap == self.lambda_coniso == 0:
             raise ValueError("lambda_sep, lambda_inv, lambda_cap, lambda_coniso are all 0")
+        parts = training_memory(self)
+        if sum(size for _, size in parts.values()) > MAX_TRAINING_BYTES:
+            raise ValueError(describe_need(self, parts, MAX_TRAINING_BYTES, "allowed"))
 
     @property
     def step_scale(self) -> float:

@@ -12,6 +12,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gridnav_agents.sic.memory import device_memory_bytes, encoder_parameter_count, format_bytes
+from gridnav_env._validate import check_count, check_real
+
 __all__ = ["DEAD_STATE_NORM", "NormReLU", "SICEncoder", "block_norm_relu", "norm_relu"]
 
 #: A pre-activation whose ReLU has L2 norm at or below this is "dead" (see :func:`norm_relu`).
@@ -39,6 +42,17 @@ class NormReLU(nn.Module):
 
     def forward(self, h: Tensor) -> Tensor:
         return norm_relu(h)
+
+
+def _check_finite(name: str, v: Tensor) -> None:
+    """``ValueError`` naming ``name`` unless every entry of ``v`` is finite."""
+    bad = ~torch.isfinite(v)
+    if bool(bad.any()):
+        first = tuple(int(i) for i in bad.nonzero()[0])
+        raise ValueError(
+            f"{name} must be finite displacements in metres per step; entry {first} is "
+            f"{v[first].item()}"
+        )
 
 
 def block_norm_relu(h: Tensor, n_blocks: int = 1) -> Tensor:
@@ -149,7 +163,9 @@ class SICEncoder(nn.Module):
         block_gains: K positive velocity gains, one per block (``None``: all 1).
         generator: source of the initial weights (default: a fresh generator seeded with 0).
 
-    Shapes: velocities ``(..., 2)`` metres per step, states ``(..., N)``.
+    Shapes: velocities ``(..., 2)`` metres per step (NaN or inf raises ``ValueError``),
+    states ``(..., N)``. The arguments are checked before anything is allocated: an encoder
+    whose parameters alone exceed the machine's memory raises ``ValueError``.
     """
 
     def __init__(
@@ -164,32 +180,39 @@ class SICEncoder(nn.Module):
         generator: torch.Generator | None = None,
     ):
         super().__init__()
-        for name, value in (("n_units", n_units), ("mlp_hidden", mlp_hidden)):
-            if int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if int(mlp_layers) != mlp_layers or mlp_layers < 1:
-            raise ValueError(f"mlp_layers must be a positive integer, got {mlp_layers!r}")
-        if not step_scale > 0 or not math.isfinite(step_scale):
-            raise ValueError(f"step_scale must be a positive number of metres, got {step_scale!r}")
-        if dt is not None and not dt > 0:
-            raise ValueError(f"dt must be positive seconds or None, got {dt!r}")
-        if isinstance(n_blocks, bool) or int(n_blocks) != n_blocks or n_blocks < 1:
-            raise ValueError(f"n_blocks must be a positive integer, got {n_blocks!r}")
+        n_units = check_count("n_units", n_units)
+        mlp_hidden = check_count("mlp_hidden", mlp_hidden)
+        mlp_layers = check_count("mlp_layers", mlp_layers)
+        step_scale = check_real("step_scale", step_scale, positive=True, unit="metres")
+        if dt is not None:
+            dt = check_real("dt", dt, positive=True, unit="seconds")
+        n_blocks = check_count("n_blocks", n_blocks)
         if n_units % n_blocks or n_units // n_blocks < 2:
             raise ValueError(
                 f"n_blocks must divide n_units into blocks of at least 2 units, got n_blocks "
                 f"{n_blocks!r} for n_units {n_units!r}"
             )
-        gains = [1.0] * int(n_blocks) if block_gains is None else [float(g) for g in block_gains]
+        try:
+            gains = [1.0] * n_blocks if block_gains is None else [float(g) for g in block_gains]
+        except (TypeError, ValueError):
+            gains = []
         if len(gains) != n_blocks or not all(math.isfinite(g) and g > 0 for g in gains):
             raise ValueError(
                 f"block_gains must be {n_blocks} positive numbers (one per block), got "
                 f"{block_gains!r}"
             )
-        self.n_units, self.mlp_hidden, self.mlp_layers = int(n_units), int(mlp_hidden), mlp_layers
-        self.step_scale = float(step_scale)
-        self.dt = None if dt is None else float(dt)
-        self.n_blocks, self.block_size = int(n_blocks), int(n_units) // int(n_blocks)
+        n_bytes = 4 * encoder_parameter_count(n_units, mlp_hidden, mlp_layers, n_blocks)
+        ram = device_memory_bytes("cpu")
+        if ram is not None and n_bytes > ram:
+            raise ValueError(
+                f"n_units={n_units}, mlp_hidden={mlp_hidden}, mlp_layers={mlp_layers}, "
+                f"n_blocks={n_blocks}: the encoder's parameters (n_units²·mlp_hidden/n_blocks) "
+                f"alone would need {format_bytes(n_bytes)}, more than this machine's "
+                f"{format_bytes(ram)} of memory"
+            )
+        self.n_units, self.mlp_hidden, self.mlp_layers = n_units, mlp_hidden, mlp_layers
+        self.step_scale, self.dt = step_scale, dt
+        self.n_blocks, self.block_size = n_blocks, n_units // n_blocks
         self.block_gains = tuple(gains)
         widths = [2] + [self.mlp_hidden] * (mlp_layers - 1) + [self.n_blocks * self.block_size**2]
         layers: list[nn.Module] = []
@@ -268,6 +291,7 @@ class SICEncoder(nn.Module):
 
     def step(self, g: Tensor, v: Tensor) -> Tensor:
         """One update ``g -> NormReLU(W(v) g)``; ``g (batch, N)``, ``v (batch, 2)`` or unbatched."""
+        _check_finite("v", v)
         unbatched = g.dim() == 1
         if unbatched:
             g, v = g.unsqueeze(0), v.unsqueeze(0)
@@ -289,6 +313,7 @@ class SICEncoder(nn.Module):
         """
         if velocities.dim() != 3 or velocities.shape[-1] != 2:
             raise ValueError(f"velocities must be (batch, T, 2), got {tuple(velocities.shape)}")
+        _check_finite("velocities", velocities)
         batch, n_steps, _ = velocities.shape
         g = self._start(g0, batch)
         states = []
@@ -317,6 +342,7 @@ class SICEncoder(nn.Module):
         """
         if velocities.dim() != 2 or velocities.shape[-1] != 2:
             raise ValueError(f"velocities must be (K, 2), got {tuple(velocities.shape)}")
+        _check_finite("velocities", velocities)
         if index.dim() != 2:
             raise ValueError(f"index must be (B, T), got {tuple(index.shape)}")
         batch, n_steps = index.shape

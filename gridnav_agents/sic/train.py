@@ -5,7 +5,8 @@ encoder states -> the four losses (eq. 8) -> backward; then norm clipping, AdamW
 ``plateau_interval`` steps ReduceLROnPlateau on the interval's mean loss. A run directory holds
 ``config.json``, ``metrics.jsonl`` (one JSON line per logged step) and the safetensors
 checkpoints ``last.safetensors`` / ``best.safetensors`` (best: lowest mean loss between
-checkpoints). ``resume=True`` continues bit-for-bit where the last checkpoint stopped.
+checkpoints) and the writer's lock file ``.lock`` (see ``rundir.py``). ``resume=True``
+continues bit-for-bit where the last checkpoint stopped.
 
 Loss inputs (documented choices): the states the losses see are ``g_1..g_T`` of every
 trajectory plus the shared start state ``g_0`` once (position = the start); the conformal
@@ -28,9 +29,19 @@ import torch
 from tqdm.auto import tqdm
 
 from gridnav_agents.sic import checkpoint as ckpt_io
-from gridnav_agents.sic.config import RESUMABLE_FIELDS, SICConfig
+from gridnav_agents.sic.config import SICConfig
 from gridnav_agents.sic.losses import capacity_loss, conformal_isometry_loss, pairwise_losses
+from gridnav_agents.sic.memory import describe_need, device_memory_bytes, training_memory
 from gridnav_agents.sic.model import SICEncoder
+from gridnav_agents.sic.rundir import (
+    CONFIG,
+    METRICS,
+    RunWriter,
+    check_resumable,
+    last_step,
+    stored_config,
+    truncate_metrics,
+)
 from gridnav_env.motion import SmoothMotion, UniformVelocity
 from gridnav_env.rollouts import PermutedRollout, independent_rollouts, permuted_rollouts
 
@@ -194,23 +205,16 @@ def _finite_or_none(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
 
 
-def _check_resume(out: Path, config: SICConfig) -> None:
-    stored = SICConfig.from_dict(json.loads((out / "config.json").read_text()))
-    changed = sorted(set(stored.diff(config)) - RESUMABLE_FIELDS)
-    if changed:
-        raise ValueError(
-            f"cannot resume {out}: config differs from the stored run in {', '.join(changed)} "
-            f"(only {', '.join(sorted(RESUMABLE_FIELDS))} may change)"
-        )
+def _check_device_memory(config: SICConfig, device: torch.device) -> None:
+    """``ValueError`` when ``config``'s estimated training memory exceeds ``device``'s."""
+    parts = training_memory(config)
+    available = device_memory_bytes(str(device))
+    if available is not None and sum(size for _, size in parts.values()) > available:
+        raise ValueError(describe_need(config, parts, available, f"of memory on {device}"))
 
 
-def _truncate_metrics(path: Path, step: int) -> None:
-    """Drop metrics lines logged after ``step`` (written after the checkpoint we resume from)."""
-    if not path.exists():
-        return
-    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
-    kept = [ln for ln in lines if json.loads(ln)["step"] <= step]
-    path.write_text("".join(ln + "\n" for ln in kept))
+def _finished(out: Path, step: int, config: SICConfig) -> dict[str, Any]:
+    return {"out_dir": str(out), "step": step, "n_steps": config.n_steps, "already_finished": True}
 
 
 def train(
@@ -219,105 +223,145 @@ def train(
     resume: bool = False,
     progress: bool = True,
     stop_after: int | None = None,
+    max_seconds: float | None = None,
 ) -> dict[str, Any]:
     """Pretrain an encoder; returns a summary dict.
+
+    One writer per run directory: ``train`` holds the directory's lock
+    (:mod:`~gridnav_agents.sic.runlock`) from its start to its return, fresh or resumed, and
+    released by the kernel if the process dies. A fresh run writes its step-0 checkpoint, then
+    ``config.json``; a start that fails before both are on disk (a full disk, an interrupt, a
+    bad checkpoint) removes what it created, so the directory is as it was found.
 
     Args:
         config: hyperparameters.
         out_dir: run directory (created). Must not hold a run unless ``resume``.
         resume: continue from ``out_dir/last.safetensors`` (model, optimizer, scheduler, RNGs,
-            counters). Only :data:`RESUMABLE_FIELDS` of the config may differ.
+            counters). Only :data:`RESUMABLE_FIELDS` of the config may differ; ``config.json``
+            is rewritten only if one of them did. A finished run (step >= ``n_steps``) is
+            left untouched, without taking the lock.
         progress: show a tqdm bar with the four losses.
         stop_after: stop (with a checkpoint) after this many optimizer steps in this call.
+        max_seconds: stop (with a checkpoint) before the first step that would start once the
+            run's training time, summed over resumptions, has reached this many seconds.
 
     Raises:
+        RunLockedError: another writer holds ``out_dir`` (an ``OSError``; the message names
+            its pid).
+        FileExistsError: ``out_dir`` holds a run and ``resume`` is false.
+        ValueError: the estimated training memory exceeds the device's, or the config cannot
+            resume the stored run.
         NonFiniteLossError: ``max_bad_steps`` consecutive non-finite steps; the checkpoints on
             disk are those of the last good state.
     """
+    _check_max_seconds(max_seconds)
     out = Path(out_dir)
     device = resolve_device(config.device)
-    if (out / "config.json").exists():
-        if not resume:
-            raise FileExistsError(f"{out} already holds a run; resume it or choose a new dir")
-        _check_resume(out, config)
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt_io._atomic_write_json(out / "config.json", config.to_dict())
+    _check_device_memory(config, device)
+    if resume:  # a finished run is only read, so a read-only run dir can be "resumed"
+        stored = stored_config(out)
+        if stored is not None:
+            check_resumable(out, config, stored)
+        step = last_step(out)
+        if step is not None and step >= config.n_steps:
+            return _finished(out, step, config)
 
-    np_rng = np.random.default_rng(config.seed)
-    torch_gen = torch.Generator().manual_seed(config.seed)
-    model = build_encoder(config, torch_gen).to(device)
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
-    )
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer,
-        factor=config.plateau_factor,
-        patience=config.plateau_patience,
-        min_lr=config.min_lr,
-    )
-    state = {
-        "step": 0,
-        "bad_total": 0,
-        "bad_run": 0,
-        "plateau_sum": 0.0,
-        "plateau_n": 0,
-        "ckpt_sum": 0.0,
-        "ckpt_n": 0,
-        "best": math.inf,
-        "elapsed_s": 0.0,
-    }
-    metrics_path = out / "metrics.jsonl"
-    if resume and (out / ckpt_io.LAST).exists():
-        ckpt = ckpt_io.load_checkpoint(out / ckpt_io.LAST)
-        model.load_state_dict(ckpt.model_state())
-        ckpt_io.restore_optimizer(ckpt, optimizer)
-        scheduler.load_state_dict(ckpt.meta["scheduler"])
-        ckpt_io.restore_rngs(ckpt, np_rng, torch_gen)
-        state.update(ckpt.meta["train_state"])
-        if state["step"] >= config.n_steps:  # nothing to do: leave the run as it is
-            return {
-                "out_dir": str(out),
-                "step": state["step"],
-                "n_steps": config.n_steps,
-                "already_finished": True,
-            }
-        _truncate_metrics(metrics_path, state["step"])
-    else:
-        if resume:
-            warnings.warn(f"{out} has no checkpoint yet; starting from scratch", stacklevel=2)
-        metrics_path.write_text("")
-
-    def save(name: str) -> Path:
-        return ckpt_io.save_checkpoint(
-            out / name,
-            model,
-            optimizer,
-            scheduler,
-            config=config.to_dict(),
-            step=state["step"],
-            numpy_rng=np_rng,
-            torch_rng=torch_gen,
-            train_state=state,
-        )
-
-    interrupted = False
-    old_handler = None
-    if threading.current_thread() is threading.main_thread():
-
-        def on_sigint(signum: int, frame: Any) -> None:  # first Ctrl-C: stop at the step's end
-            nonlocal interrupted
-            if interrupted:
-                raise KeyboardInterrupt
-            interrupted = True
-
-        old_handler = signal.signal(signal.SIGINT, on_sigint)
-
-    t_start, done = time.perf_counter() - state["elapsed_s"], 0
-    bar = tqdm(total=config.n_steps, initial=state["step"], disable=not progress, desc="pretrain")
+    writer = RunWriter(out)  # the lock: one writer per run dir, until writer.release()
     try:
+        np_rng = np.random.default_rng(config.seed)
+        torch_gen = torch.Generator().manual_seed(config.seed)
+        model = build_encoder(config, torch_gen).to(device)
+        optimizer = torch.optim.AdamW(
+            model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer,
+            factor=config.plateau_factor,
+            patience=config.plateau_patience,
+            min_lr=config.min_lr,
+        )
+        state = {
+            "step": 0,
+            "bad_total": 0,
+            "bad_run": 0,
+            "plateau_sum": 0.0,
+            "plateau_n": 0,
+            "ckpt_sum": 0.0,
+            "ckpt_n": 0,
+            "best": math.inf,
+            "elapsed_s": 0.0,
+        }
+
+        def save(name: str) -> Path:
+            return ckpt_io.save_checkpoint(
+                out / name,
+                model,
+                optimizer,
+                scheduler,
+                config=config.to_dict(),
+                step=state["step"],
+                numpy_rng=np_rng,
+                torch_rng=torch_gen,
+                train_state=state,
+            )
+
+        metrics_path = out / METRICS
+        stored = stored_config(out)  # again, now that this writer holds the lock
+        if stored is not None and not resume:
+            raise FileExistsError(f"{out} already holds a run; resume it or choose a new dir")
+        if stored is not None:
+            check_resumable(out, config, stored)
+        if resume and (out / ckpt_io.LAST).exists():
+            ckpt = ckpt_io.load_checkpoint(out / ckpt_io.LAST)
+            model.load_state_dict(ckpt.model_state())
+            ckpt_io.restore_optimizer(ckpt, optimizer)
+            scheduler.load_state_dict(ckpt.meta["scheduler"])
+            ckpt_io.restore_rngs(ckpt, np_rng, torch_gen)
+            state.update(ckpt.meta["train_state"])
+            if state["step"] >= config.n_steps:  # finished meanwhile: leave the run as it is
+                writer.abandon()
+                return _finished(out, state["step"], config)
+            truncate_metrics(metrics_path, state["step"])
+            if not (out / CONFIG).is_file() or stored.to_dict() != config.to_dict():
+                ckpt_io._atomic_write_json(out / CONFIG, config.to_dict())
+        else:
+            if resume:
+                warnings.warn(f"{out} has no checkpoint yet; starting from scratch", stacklevel=2)
+            # The step-0 checkpoint first, config.json once it is on disk: a dir with a
+            # config.json can always be resumed. Until then a failure undoes the start.
+            writer.creates(out / ckpt_io.LAST, out / CONFIG, metrics_path)
+            save(ckpt_io.LAST)
+            ckpt_io._atomic_write_json(out / CONFIG, config.to_dict())
+            metrics_path.write_text("")
+        writer.started()
+    except BaseException:
+        writer.abandon()
+        raise
+
+    interrupted = out_of_time = False
+    old_handler = None
+    bar = None
+    try:
+        if threading.current_thread() is threading.main_thread():
+
+            def on_sigint(signum: int, frame: Any) -> None:  # 1st Ctrl-C: stop at the step's end
+                nonlocal interrupted
+                if interrupted:
+                    raise KeyboardInterrupt
+                interrupted = True
+
+            old_handler = signal.signal(signal.SIGINT, on_sigint)
+
+        t_start, done = time.perf_counter() - state["elapsed_s"], 0
+        bar = tqdm(
+            total=config.n_steps, initial=state["step"], disable=not progress, desc="pretrain"
+        )
         with open(metrics_path, "a") as metrics:
             while state["step"] < config.n_steps and not interrupted:
                 if stop_after is not None and done >= stop_after:
+                    break
+                if max_seconds is not None and time.perf_counter() - t_start >= max_seconds:
+                    out_of_time = True
                     break
                 if state["step"] == config.curriculum_step:  # new batches: a new loss scale
                     _restart_records(scheduler, state)
@@ -391,12 +435,15 @@ def train(
                 bar.update(1)
                 if step % config.checkpoint_every == 0 or step == config.n_steps:
                     _checkpoint(state, save)
-            if done and (interrupted or (stop_after is not None and done >= stop_after)):
+            stopped = interrupted or out_of_time
+            if done and (stopped or (stop_after is not None and done >= stop_after)):
                 _checkpoint(state, save)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
         if old_handler is not None:
             signal.signal(signal.SIGINT, old_handler)
+        writer.release()
     return {
         "out_dir": str(out),
         "step": state["step"],
@@ -404,8 +451,17 @@ def train(
         "best_loss": _finite_or_none(state["best"]),
         "bad_steps": state["bad_total"],
         "interrupted": interrupted,
+        "out_of_time": out_of_time,
         "elapsed_s": round(state["elapsed_s"], 3),
     }
+
+
+def _check_max_seconds(max_seconds: float | None) -> None:
+    if max_seconds is None:
+        return
+    ok = isinstance(max_seconds, (int, float)) and not isinstance(max_seconds, bool)
+    if not ok or not math.isfinite(max_seconds) or max_seconds <= 0:
+        raise ValueError(f"max_seconds must be a positive number of seconds, got {max_seconds!r}")
 
 
 def _warmed_up_step(optimizer: torch.optim.Optimizer, step: int, warmup: int) -> None:

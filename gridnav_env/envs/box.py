@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
@@ -9,12 +10,14 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from gridnav_env._validate import MAX_METRES, check_count, check_real
 from gridnav_env.arena import Arena
 from gridnav_env.motion import SmoothMotion, UniformVelocity
 
 TASKS = ("explore", "homing")
 MOTIONS = ("smooth", "uniform")
 OBSERVATIONS = ("velocity", "position", "velocity+position")
+_SMOOTH_PARAMETERS = frozenset(inspect.signature(SmoothMotion).parameters)
 
 
 class GridNavEnv(gym.Env):
@@ -41,8 +44,9 @@ class GridNavEnv(gym.Env):
 
     ## Action space
     ``Box(-1, 1, (2,), float32)``: the desired velocity as a fraction of ``max_speed`` (m/s) per
-    axis; the displacement is ``action · max_speed · dt`` metres, reflected at walls. NaN or
-    infinite actions raise ``ValueError`` and leave the state unchanged.
+    axis; the displacement is ``action · max_speed · dt`` metres, reflected at walls. An action
+    that is not two finite real numbers (NaN, inf, strings, booleans, complex numbers) raises
+    ``ValueError`` and leaves the state unchanged.
 
     ## Observation space (float32)
     | ``observation`` | content |
@@ -60,7 +64,7 @@ class GridNavEnv(gym.Env):
     ## Arguments
     | argument | default | meaning |
     |---|---|---|
-    | ``box_size`` | 2.2 | side of the square arena, metres (ignored if ``arena`` is given) |
+    | ``box_size`` | 2.2 | side of the square arena, metres, ≤ 2e6 (ignored if ``arena`` is set) |
     | ``arena`` | None | any :class:`gridnav_env.Arena` |
     | ``task`` | ``"explore"`` | ``"explore"`` or ``"homing"`` |
     | ``motion`` | ``"smooth"`` | motion model driving the agent when it is not in control |
@@ -105,20 +109,24 @@ class GridNavEnv(gym.Env):
                 f"render_mode must be one of {self.metadata['render_modes']} or None, "
                 f"got {render_mode!r}"
             )
-        for name, value in (("dt", dt), ("max_speed", max_speed), ("home_radius", home_radius)):
-            if not np.isfinite(value) or value <= 0:
-                raise ValueError(f"{name} must be a finite positive number, got {value!r}")
-        if not np.isfinite(step_cost) or step_cost < 0:
-            raise ValueError(f"step_cost must be a finite non-negative number, got {step_cost!r}")
-        if (
-            isinstance(outbound_steps, bool)
-            or int(outbound_steps) != outbound_steps
-            or outbound_steps < 1
-        ):
-            raise ValueError(f"outbound_steps must be a positive integer, got {outbound_steps!r}")
-        self.arena = arena if arena is not None else Arena.box(box_size)
-        if not isinstance(self.arena, Arena):
+        dt = check_real("dt", dt, positive=True, unit="seconds")
+        max_speed = check_real("max_speed", max_speed, positive=True, unit="m/s")
+        if max_speed * dt > MAX_METRES:
+            raise ValueError(
+                f"max_speed · dt (the longest step) must be at most {MAX_METRES:g} m, got "
+                f"max_speed={max_speed!r} m/s, dt={dt!r} s"
+            )
+        home_radius = check_real("home_radius", home_radius, positive=True, unit="metres")
+        step_cost = check_real("step_cost", step_cost, nonneg=True)
+        outbound_steps = check_count("outbound_steps", outbound_steps)
+        if arena is None:
+            box_size = check_real(
+                "box_size", box_size, positive=True, at_most=2 * MAX_METRES, unit="metres"
+            )
+            arena = Arena.box(box_size)
+        if not isinstance(arena, Arena):
             raise ValueError(f"arena must be a gridnav_env.Arena, got {arena!r}")
+        self.arena = arena
         self.task, self.motion_name, self.observation = task, motion, observation
         self.dt, self.max_speed = float(dt), float(max_speed)
         self.home_radius, self.step_cost = float(home_radius), float(step_cost)
@@ -130,11 +138,20 @@ class GridNavEnv(gym.Env):
                 if self.arena.polygon.contains(c)
                 else self.arena.polygon.representative_point().coords[0]
             )
-        self.home = np.asarray(home, dtype=float).reshape(2)
+        try:
+            self.home = np.asarray(home, dtype=float).reshape(2)
+        except (TypeError, ValueError):
+            raise ValueError(f"home must be an (x, y) position in metres, got {home!r}") from None
         if not np.all(self.arena.contains(self.home)):
             raise ValueError(f"home must lie inside the arena, got {home!r}")
 
         if motion == "smooth":
+            unknown = sorted(set(motion_kwargs) - _SMOOTH_PARAMETERS)
+            if unknown:
+                raise ValueError(
+                    f"unknown keyword argument(s) {', '.join(unknown)}: GridNavEnv takes its "
+                    f"own arguments and SmoothMotion's ({', '.join(sorted(_SMOOTH_PARAMETERS))})"
+                )
             self.motion_model = SmoothMotion(**motion_kwargs)
             ratio = self.dt / self.motion_model.dt
             self.substeps = int(round(ratio))
@@ -200,9 +217,13 @@ class GridNavEnv(gym.Env):
         return self._obs(), self._info()
 
     def step(self, action):
-        a = np.asarray(action, dtype=np.float64).reshape(-1)
-        if a.shape != (2,) or not np.all(np.isfinite(a)):
-            raise ValueError(f"action must be 2 finite numbers in [-1, 1], got {action!r}")
+        try:
+            a = np.asarray(action)
+        except ValueError:  # a ragged sequence
+            a = np.asarray(None)
+        if a.dtype.kind not in "iuf" or a.size != 2 or not np.all(np.isfinite(a)):
+            raise ValueError(f"action must be 2 finite real numbers in [-1, 1], got {action!r}")
+        a = a.astype(np.float64).reshape(2)
         reward, terminated = 0.0, False
         start = self._pos
         if self._phase == "return":
