@@ -253,7 +253,9 @@ def phase_error(
     reference state is the most similar (cosine); the error is that point minus the true
     position. Restricting the search to the radius keeps the aliases of a periodic code out: a
     radius of at most half the (largest) module spacing holds one copy of each phase, so errors
-    up to the radius are read unambiguously and larger phase errors come back wrapped.
+    up to the radius are read unambiguously and larger phase errors come back wrapped. An error
+    that points out of the reference area (near a wall) cannot be read: the decoder then
+    returns the best reference point within the radius instead.
 
     Args:
         states: ``(..., N)`` encoder states; positions: ``(..., 2)`` true positions, metres.
@@ -373,8 +375,9 @@ def phase_drift(
 ) -> PhaseDrift:
     """Systematic and diffusive growth of phase errors along trajectories.
 
-    A gain error or a biased integrator moves every trajectory's error the same way: the mean
-    error vector grows ∝ t (metres per step). Independent noise per step spreads the errors
+    A bias shared by all trajectories (a drift velocity, or a gain error along a common mean
+    displacement) moves every error the same way: the mean error vector grows ∝ t (metres per
+    step). Independent noise per step spreads the errors
     about their mean: its RMS grows ∝ √t (metres per √step). Both are fitted by least squares
     over the steps before the median ``|e|`` first exceeds ``fit_max_m`` (default half of
     ``threshold_m``), where a windowed decoder (:func:`phase_error`) still reads the error
