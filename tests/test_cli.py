@@ -124,7 +124,7 @@ def test_disk_full_is_one_line(tmp_path: Path, capsys):
     out.mkdir()
     (out / "report.json").symlink_to("/dev/full")  # every write to it fails with ENOSPC
     argv = ["analyze", str(ckpt), "--boxes", "1", "--steps", "20", "--traj", "8"]
-    assert main([*argv, "--no-topology", "--out", str(out)]) == 2
+    assert main([*argv, "--no-topology", "--no-stability", "--out", str(out)]) == 2
     assert "the disk is full" in one_line_error(capsys)
 
 

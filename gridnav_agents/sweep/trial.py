@@ -53,6 +53,7 @@ def run_trial(spec: dict[str, Any]) -> dict[str, Any]:
         seed=spec["analysis_seed"],
         topology=False,
         figures=False,
+        stability=False,
     )
     row = trial_row(
         spec,
