@@ -339,18 +339,26 @@ class SICEncoder(nn.Module):
     def forward(self, velocities: Tensor, g0: Tensor | None = None) -> Tensor:
         """States after each step: ``velocities (batch, T, 2)`` -> ``(batch, T, N)``.
 
-        The MLP is evaluated once per sample (``batch·T`` times), one time step at a time. For
-        batches built from few distinct velocities (permutations) use :meth:`forward_indexed`.
+        The MLP is evaluated once per sample (``batch·T`` times): one time step at a time when
+        gradients are recorded, else for chunks of steps at once (at most ~64 MB of matrices).
+        For batches built from few distinct velocities (permutations) use
+        :meth:`forward_indexed`.
         """
         if velocities.dim() != 3 or velocities.shape[-1] != 2:
             raise ValueError(f"velocities must be (batch, T, 2), got {tuple(velocities.shape)}")
         _check_finite("velocities", velocities)
         batch, n_steps, _ = velocities.shape
         g = self._start(g0, batch)
+        chunk = 1
+        if not torch.is_grad_enabled():
+            per_step = batch * self.n_blocks * self.block_size**2 * velocities.element_size()
+            chunk = max(1, min(n_steps, 2**26 // max(per_step, 1)))
         states = []
-        for t in range(n_steps):
-            g = self._update(self.block_transition(velocities[:, t]), g)
-            states.append(g)
+        for t0 in range(0, n_steps, chunk):
+            mats = self.block_transition(velocities[:, t0 : t0 + chunk])  # (batch, c, K, n, n)
+            for t in range(mats.shape[1]):
+                g = self._update(mats[:, t], g)
+                states.append(g)
         return torch.stack(states, dim=1) if states else g.new_zeros(batch, 0, self.n_units)
 
     def forward_indexed(
