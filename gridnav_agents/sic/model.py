@@ -329,6 +329,29 @@ class SICEncoder(nn.Module):
         out = self._update(self.block_transition(v.to(g.dtype)), g)
         return out.squeeze(0) if unbatched else out
 
+    def preactivations(self, velocities: Tensor, index: Tensor | None, g_prev: Tensor) -> Tensor:
+        """``W(v) g`` before the NormReLU for every transition of a batch: ``(B, T, N)``.
+
+        ``velocities (M, 2)`` with ``index (B, T)`` as in :meth:`forward_indexed` (every
+        velocity used equally often, as in permuted batches), or ``index=None`` and
+        ``velocities (B, T, 2)``; ``g_prev (B, T, N)`` the states the steps start from.
+        """
+        n_traj, n_steps, n = g_prev.shape
+        k, size = self.n_blocks, self.block_size
+        if index is None:
+            mats = self.block_transition(velocities)  # (B, T, K, n, n)
+            g = g_prev.view(n_traj, n_steps, k, size)
+            return torch.einsum("btkmn,btkn->btkm", mats, g).reshape(n_traj, n_steps, n)
+        flat = index.reshape(-1)
+        counts = torch.bincount(flat, minlength=len(velocities))
+        if not bool((counts == counts[0]).all()):
+            raise ValueError("preactivations needs every velocity used equally often")
+        order = torch.argsort(flat, stable=True)
+        mats = self.block_transition(velocities)  # (M, K, n, n)
+        g = g_prev.reshape(-1, n)[order].view(len(velocities), -1, k, size)
+        h = torch.einsum("vkmn,vbkn->vbkm", mats, g).reshape(-1, n)
+        return torch.empty_like(h).index_copy_(0, order, h).view(n_traj, n_steps, n)
+
     def _start(self, g0: Tensor | None, batch: int) -> Tensor:
         if g0 is None:
             return self.initial_state(batch)

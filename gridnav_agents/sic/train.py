@@ -30,7 +30,12 @@ from tqdm.auto import tqdm
 
 from gridnav_agents.sic import checkpoint as ckpt_io
 from gridnav_agents.sic.config import SICConfig
-from gridnav_agents.sic.losses import capacity_loss, conformal_isometry_loss, pairwise_losses
+from gridnav_agents.sic.losses import (
+    capacity_loss,
+    conformal_isometry_loss,
+    nonnegativity_loss,
+    pairwise_losses,
+)
 from gridnav_agents.sic.memory import describe_need, device_memory_bytes, training_memory
 from gridnav_agents.sic.model import SICEncoder
 from gridnav_agents.sic.rundir import (
@@ -56,7 +61,7 @@ __all__ = [
     "train",
 ]
 
-LOSS_NAMES = ("separation", "invariance", "capacity", "conformal_isometry")
+LOSS_NAMES = ("separation", "invariance", "capacity", "conformal_isometry", "nonnegativity")
 
 
 class NonFiniteLossError(RuntimeError):
@@ -195,12 +200,18 @@ def compute_losses(
     loss = config.lambda_inv * inv + config.lambda_cap * cap + config.lambda_coniso * coniso
     if config.lambda_sep > 0:
         loss = loss + config.lambda_sep * sep
+    nonneg = None
+    if config.lambda_nonneg > 0:
+        perms = None if batch.perms is None else torch.as_tensor(batch.perms, device=v.device)
+        nonneg = nonnegativity_loss(model.preactivations(v, perms, g_prev))
+        loss = loss + config.lambda_nonneg * nonneg
     return {
         "loss": loss,
         "separation": sep if config.lambda_sep > 0 else None,
         "invariance": inv,
         "capacity": cap,
         "conformal_isometry": coniso,
+        "nonnegativity": nonneg,
     }
 
 
