@@ -48,8 +48,9 @@ class SICConfig:
     blocks that is never learnt. ``transition`` (not in the paper; default ``"mlp"``):
     ``"rotation"`` makes ``W(v) = Q R(v) Qᵀ``, plane rotations by ``k_j · v`` in a learnt basis
     with learnt wavevectors (:class:`~gridnav_agents.sic.rotation.RotationTransition`): exact
-    path integration built in, frequencies learnt; ``identity_init``, ``init_gain_spread`` and
-    blocks do not apply to it and must keep their defaults.
+    path integration built in, frequencies learnt; with ``n_blocks`` its basis is
+    block-diagonal; ``identity_init``, ``init_gain_spread`` and ``block_gain_ratio`` do not
+    apply to it and must keep their defaults.
 
     Data: ``batch_size`` (B, 130) trajectories of ``seq_len`` (T, 60) steps; ``permute`` (paper:
     the B trajectories are permutations of one velocity sequence; ``False``: B independent
@@ -222,8 +223,12 @@ class SICConfig:
                 raise ValueError(
                     f"n_units must be even with transition 'rotation', got {self.n_units!r}"
                 )
+            if (self.n_units // self.n_blocks) % 2:
+                raise ValueError(
+                    f"n_units / n_blocks must be even with transition 'rotation', got n_units "
+                    f"{self.n_units!r}, n_blocks {self.n_blocks!r}"
+                )
             for name, default in (
-                ("n_blocks", 1),
                 ("identity_init", None),
                 ("init_gain_spread", 1.0),
                 ("block_gain_ratio", 1.0),
