@@ -78,8 +78,10 @@ class SICConfig:
     ``sigma_g`` (0.4), ``lambda_sep`` (1.0), ``lambda_inv`` (0.1), ``lambda_cap`` (0.5) and
     ``lambda_coniso`` (not in the paper) and ``lambda_nonneg`` (not in the paper; default 0:
     off): the share of each pre-activation's norm the ReLU removes
-    (:func:`~gridnav_agents.sic.losses.nonnegativity_loss`). Any λ may be 0 (that loss is then
-    not computed).
+    (:func:`~gridnav_agents.sic.losses.nonnegativity_loss`), and ``lambda_sparse`` (not in the
+    paper; default 0: off): the states' mean L1 norm over ``sqrt(N)``
+    (:func:`~gridnav_agents.sic.losses.sparsity_loss`). Any λ may be 0 (that loss is then not
+    computed).
     ``coniso_scale_free`` divides the conformal-isometry variance by the squared mean ratio
     (see :func:`~gridnav_agents.sic.losses.conformal_isometry_loss`; eq. 7 as printed when
     ``False``).
@@ -148,6 +150,7 @@ class SICConfig:
     lambda_cap: float = 0.5
     lambda_coniso: float = 0.01
     lambda_nonneg: float = 0.0
+    lambda_sparse: float = 0.0
     coniso_scale_free: bool = False
     coniso_max_step: float | None = None
     pair_subsample: int | None = None
@@ -277,6 +280,7 @@ class SICConfig:
             "lambda_cap",
             "lambda_coniso",
             "lambda_nonneg",
+            "lambda_sparse",
             "weight_decay",
             "min_lr",
         ]
