@@ -220,9 +220,11 @@ def plot(paths: list[str], out: str) -> None:
           "margin (% of separation) |")  # fmt: skip
     print("|---|---|---|---|---|---|")
     for r in sorted(table, key=lambda r: (r["setting"].split()[1:], r["p90_pair_m"])):
-        print(f"| `{r['setting']}` | {r['p90_pair_m']:.2f} | {r['best_single']} "
-              f"{r['single_loss']:.4f} | {r['best_multi']} {r['multi_loss']:.4f} | "
-              f"{100 * r['margin_of_loss']:+.1f} | {100 * r['margin_of_separation']:+.1f} |")
+        print(
+            f"| `{r['setting']}` | {r['p90_pair_m']:.2f} | {r['best_single']} "
+            f"{r['single_loss']:.4f} | {r['best_multi']} {r['multi_loss']:.4f} | "
+            f"{100 * r['margin_of_loss']:+.1f} | {100 * r['margin_of_separation']:+.1f} |"
+        )
 
 
 def main() -> None:

@@ -36,9 +36,7 @@ class RotationTransition(nn.Module):
     buffer) and ``skew`` starting at 0.
     """
 
-    def __init__(
-        self, n_units: int, n_blocks: int = 1, generator: torch.Generator | None = None
-    ):
+    def __init__(self, n_units: int, n_blocks: int = 1, generator: torch.Generator | None = None):
         super().__init__()
         if n_units % n_blocks or (n_units // n_blocks) % 2:
             raise ValueError(
@@ -83,6 +81,8 @@ class RotationTransition(nn.Module):
         w = torch.einsum("knj,...kj,kmj->...knm", qa, c, qa) + torch.einsum(
             "knj,...kj,kmj->...knm", qb, c, qb
         )
-        return w + torch.einsum("knj,...kj,kmj->...knm", qb, s, qa) - torch.einsum(
-            "knj,...kj,kmj->...knm", qa, s, qb
+        return (
+            w
+            + torch.einsum("knj,...kj,kmj->...knm", qb, s, qa)
+            - torch.einsum("knj,...kj,kmj->...knm", qa, s, qb)
         )
