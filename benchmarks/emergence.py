@@ -123,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from gridnav_agents.sic import checkpoint as ckpt_io
     from gridnav_agents.sic.config import PRESETS, SICConfig
+    from gridnav_agents.sic.extensions import extensions
     from gridnav_agents.sic.train import train
 
     torch.set_num_threads(args.threads)
@@ -163,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "emergence",
         "preset": args.preset,
         "overrides": args.set,
+        "extensions": extensions(config),
         "run_dir": str(out),
         "budget_s": budget,
         "boxes_m": args.boxes,

@@ -342,3 +342,23 @@ def test_number_modules_renumbers_modules_labels_and_references():
     assert (rep["modules"][2]["harmonic_of"], rep["modules"][2]["locked_to"]) == (3, 0)
     assert rep["module_labels"].tolist() == [5, 5, 0, -1, 3, 3, 0]
     assert result["arrays"]["labels"].tolist() == rep["module_labels"].tolist()
+
+
+def test_analyze_names_what_the_encoder_builds_in(encoder, tmp_path):
+    import torch
+
+    from gridnav_agents.sic.model import SICEncoder
+
+    plain = SICEncoder(8, 8, generator=torch.Generator().manual_seed(0))
+    assert (
+        analyze(plain, [1.0], None, topology=False, n_traj=4, n_steps=10, stability=False)[
+            "extensions"
+        ]
+        == []
+    )
+    rotation = SICEncoder(8, 8, transition="rotation", generator=torch.Generator().manual_seed(0))
+    report = analyze(
+        rotation, [1.0], tmp_path, topology=False, n_traj=4, n_steps=10, stability=False
+    )
+    assert report["extensions"] == ["rotation transition (exact path integration built in)"]
+    assert json.loads((tmp_path / "report.json").read_text())["extensions"] == report["extensions"]

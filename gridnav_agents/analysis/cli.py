@@ -74,6 +74,8 @@ def analyze_main(args: argparse.Namespace) -> int:
         stability_steps=getattr(args, "stability_steps", 10_000),
         stability_traj=getattr(args, "stability_traj", 16),
     )
+    if report["extensions"]:
+        print("beyond the paper: " + "; ".join(report["extensions"]))
     print(f"{report['n_active']} of {report['n_units']} units active")
     for name, b in report["boxes"].items():
         print(box_summary(name, b))

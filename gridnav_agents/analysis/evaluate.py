@@ -45,6 +45,7 @@ from gridnav_agents.analysis.runner import (
     step_subsample,
 )
 from gridnav_agents.provenance import encoder_provenance, gridnav_version
+from gridnav_agents.sic.extensions import extensions, extensions_note
 
 __all__ = ["analyze", "generalisation"]
 
@@ -244,11 +245,13 @@ def _number_modules(result: dict[str, Any], ids: np.ndarray) -> None:
     arr["labels"], arr["ids"] = labels, ids
 
 
-def _box_figures(out: Path, box: float, result: dict[str, Any], bin_size: float) -> list[str]:
+def _box_figures(
+    out: Path, box: float, result: dict[str, Any], bin_size: float, note: str = ""
+) -> list[str]:
     from gridnav_agents.analysis import plots
 
     rep, arr = result["report"], result["arrays"]
-    tag, where = f"{box:g}m", f"{box:g} m box"
+    tag, where = f"{box:g}m", f"{box:g} m box{note}"
     caption = (
         f"maps made from {rep['n_traj']} trajectories × {rep['n_steps']} steps "
         f"(mean step {rep['mean_step_m']:.3f} m; {rep['n_samples']:,} positions), "
@@ -292,7 +295,7 @@ def _largest_module_states(arr: dict[str, Any]) -> tuple[np.ndarray, np.ndarray,
     return states[visited], phase, m, int(sel.sum())
 
 
-def _stability_figure(out: Path, box: float, measured: Any) -> str:
+def _stability_figure(out: Path, box: float, measured: Any, note: str = "") -> str:
     from gridnav_agents.analysis import plots
 
     m, d = measured.maps, measured.drift
@@ -318,7 +321,7 @@ def _stability_figure(out: Path, box: float, measured: Any) -> str:
         d,
         radius_m=measured.radius_m,
         caption=caption,
-        title=f"stability of the code along long trajectories, {box:g} m box",
+        title=f"stability of the code along long trajectories, {box:g} m box{note}",
     )
     name = f"stability_{box:g}m.png"
     plots.save(fig, out / name)
@@ -392,7 +395,9 @@ def analyze(
     ``stability`` (null without ``stability``): ``box_size_m`` and
     :meth:`~gridnav_agents.analysis.stability_run.Stability.as_dict` (``windows`` with their
     ``map_correlation``, ``late_gridness``, ``phase_drift`` with its rates, ``kind`` and
-    ``steps_within_half_period``, null if most trajectories never leave their period).
+    ``steps_within_half_period``, null if most trajectories never leave their period);
+    ``extensions``: :func:`~gridnav_agents.sic.extensions.extensions` of the encoder's training
+    config (else of its constructor arguments), also appended to every figure's title.
     """
     boxes = [float(b) for b in np.atleast_1d(np.asarray(boxes, dtype=float))]
     if not boxes or any(not np.isfinite(b) or b <= 0 for b in boxes):
@@ -417,6 +422,9 @@ def analyze(
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
+    provenance = encoder_provenance(encoder, checkpoint)
+    beyond = extensions(provenance["config"] or provenance["encoder_args"])
+    note = extensions_note(beyond)
     results = {
         b: _analyze_box(
             encoder,
@@ -445,6 +453,7 @@ def analyze(
         "boxes": {f"{b:g}": r["report"] for b, r in results.items()},
         "torus_betti": None,
         "figures": [],
+        "extensions": beyond,
     }
     ref = report["boxes"][f"{boxes[0]:g}"]
     report["generalisation"] = {
@@ -469,7 +478,7 @@ def analyze(
                 colour=phase[idx],
                 lifetimes=topo.lifetimes,
                 title=f"population states of module {m} ({n_units} units) in the {boxes[0]:g} m "
-                f"box, one per visited bin: Betti numbers {topo.betti}",
+                f"box, one per visited bin: Betti numbers {topo.betti}{note}",
                 colour_label="phase along the module's first wavevector (rad)",
                 lifetime_label="bar lifetime (whitened PCA units)",
             )
@@ -477,7 +486,7 @@ def analyze(
             report["figures"].append("torus.png")
     if out is not None and figures:
         for b, r in results.items():
-            report["figures"] += _box_figures(out, b, r, bin_size)
+            report["figures"] += _box_figures(out, b, r, bin_size, note)
     report["stability"] = None
     if stability:
         from gridnav_agents.analysis.stability_run import measure_stability
@@ -503,12 +512,12 @@ def analyze(
         )
         report["stability"] = {"box_size_m": boxes[0], **measured.as_dict()}
         if out is not None and figures:
-            report["figures"].append(_stability_figure(out, boxes[0], measured))
+            report["figures"].append(_stability_figure(out, boxes[0], measured, note))
     report["analysis_time_s"] = time.perf_counter() - t_start
     report["provenance"] = {
         "command": command,
         "gridnav_version": gridnav_version(),
-        "encoder": encoder_provenance(encoder, checkpoint),
+        "encoder": provenance,
         "wall_time_s": time.perf_counter() - t_start,
     }
     report = _clean(report)

@@ -466,7 +466,10 @@ def _parse(name: str, text: str, tp: Any) -> Any:
 #: lr 2e-3 with a 200-step warm-up, ``identity_init`` 0.1, the scale-free conformal-isometry
 #: term with λ 0.1; 7,000 steps). ``quick``: the ``cpu`` recipe stopped at 1,200 steps, about
 #: 5 minutes on one core. ``smoke``: 300 small steps, seconds in all, to check a setup; it grows
-#: no grid cells. docs/results.md gives what each preset grows.
+#: no grid cells. ``modules``: the ``cpu`` recipe with three opt-in extensions that build in what
+#: the paper's losses leave free: the rotation transition (exact path integration, wavevectors
+#: learnt), step scales log-uniform over a factor 16, and the non-negativity penalty (λ 1), with
+#: σg 0.2, no capacity term and 2,000 steps. docs/results.md gives what each preset grows.
 PRESETS: dict[str, SICConfig] = {
     "paper": SICConfig(),
     "smoke": SICConfig(
@@ -495,3 +498,13 @@ PRESETS: dict[str, SICConfig] = {
     ),
 }
 PRESETS["quick"] = dataclasses.replace(PRESETS["cpu"], n_steps=1_200, checkpoint_every=200)
+PRESETS["modules"] = dataclasses.replace(
+    PRESETS["cpu"],
+    transition="rotation",
+    identity_init=None,
+    step_scale_spread=16.0,
+    sigma_g=0.2,
+    lambda_cap=0.0,
+    lambda_nonneg=1.0,
+    n_steps=2_000,
+)
