@@ -4,7 +4,9 @@ One file holds everything needed to resume exactly or to rebuild the encoder:
 
 * tensors ``model.<name>`` (encoder parameters), ``optim.<i>.<key>`` (AdamW state of parameter
   ``i``), ``rng.torch`` (the torch generator state, uint8);
-* string metadata (JSON): ``format``, ``encoder`` (constructor arguments), ``config``
+* string metadata (JSON): ``format``, ``encoder_kind`` (``"sic"``, or ``"supervised"`` for a
+  :class:`~gridnav_agents.supervised.model.SupervisedEncoder`; absent means ``"sic"``),
+  ``encoder`` (constructor arguments), ``config``
   (``SICConfig``), ``step``, ``optim_groups``, ``scheduler``, ``rng_numpy`` (the numpy
   ``bit_generator.state``) and ``train_state`` (loop counters).
 
@@ -73,7 +75,7 @@ def _atomic_write_json(path: Path, obj: Any) -> None:
 
 def save_checkpoint(
     path: str | os.PathLike,
-    model: SICEncoder,
+    model: torch.nn.Module,
     optimizer: torch.optim.Optimizer | None = None,
     scheduler: Any | None = None,
     *,
@@ -88,7 +90,12 @@ def save_checkpoint(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {f"model.{k}": v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    meta: dict[str, Any] = {"format": FORMAT, "encoder": model.config(), "step": step}
+    meta: dict[str, Any] = {
+        "format": FORMAT,
+        "encoder_kind": getattr(model, "kind", "sic"),
+        "encoder": model.config(),
+        "step": step,
+    }
     if optimizer is not None:
         sd = optimizer.state_dict()
         for i, state in sd["state"].items():
@@ -173,27 +180,12 @@ def load_checkpoint(path: str | os.PathLike, tensors: str = "all") -> Checkpoint
     return Checkpoint(path, data, meta, shapes)
 
 
-def encoder_from_checkpoint(ckpt: Checkpoint) -> SICEncoder:
-    """Rebuild the encoder stored in ``ckpt`` (train mode, CPU).
-
-    The encoder's description in the metadata is checked against the shapes of the tensors
-    in the file's header before the encoder is built, so a checkpoint cannot make it allocate
-    more than the file holds.
-    """
-    desc = ckpt.meta.get("encoder")
-    if not isinstance(desc, dict):
-        raise CheckpointError(f"{ckpt.path}: no encoder description in the metadata")
+def check_model_shapes(
+    ckpt: Checkpoint, expected: dict[str, tuple[int, ...]], sizes: dict[str, Any]
+) -> None:
+    """``CheckpointError`` unless the file's ``model.*`` tensors are exactly ``expected``
+    (names and shapes), the shapes the encoder description ``sizes`` needs."""
     shapes = {k[6:]: v for k, v in ckpt.shapes.items() if k.startswith("model.")}
-    sizes = {k: desc.get(k) for k in ("n_units", "mlp_hidden", "mlp_layers")}
-    sizes["n_blocks"] = desc.get("n_blocks", 1)
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in sizes.values()):
-        raise CheckpointError(f"{ckpt.path}: bad encoder description {desc!r}")
-    if sizes["mlp_layers"] > len(shapes):  # also bounds the work of listing the expected shapes
-        raise CheckpointError(
-            f"{ckpt.path}: the encoder description says mlp_layers={sizes['mlp_layers']}, the "
-            f"file holds {len(shapes)} encoder tensors"
-        )
-    expected = encoder_parameter_shapes(**sizes)
     missing, unexpected = set(expected) - set(shapes), set(shapes) - set(expected)
     if missing or unexpected:
         raise CheckpointError(
@@ -207,6 +199,37 @@ def encoder_from_checkpoint(ckpt: Checkpoint) -> SICEncoder:
                 f"{ckpt.path}: tensor model.{k} has shape {shapes[k]}, but the encoder "
                 f"description ({described}) needs shape {shape}"
             )
+
+
+def encoder_from_checkpoint(ckpt: Checkpoint) -> Any:
+    """Rebuild the encoder stored in ``ckpt`` (train mode, CPU): an :class:`SICEncoder`, or
+    a ``SupervisedEncoder`` when its ``encoder_kind`` is ``"supervised"``.
+
+    The encoder's description in the metadata is checked against the shapes of the tensors
+    in the file's header before the encoder is built, so a checkpoint cannot make it allocate
+    more than the file holds.
+    """
+    desc = ckpt.meta.get("encoder")
+    if not isinstance(desc, dict):
+        raise CheckpointError(f"{ckpt.path}: no encoder description in the metadata")
+    kind = ckpt.meta.get("encoder_kind", "sic")
+    if kind == "supervised":
+        from gridnav_agents.supervised.model import supervised_encoder_from_checkpoint
+
+        return supervised_encoder_from_checkpoint(ckpt)
+    if kind != "sic":
+        raise CheckpointError(f"{ckpt.path}: unknown encoder_kind {kind!r}")
+    shapes = {k[6:]: v for k, v in ckpt.shapes.items() if k.startswith("model.")}
+    sizes = {k: desc.get(k) for k in ("n_units", "mlp_hidden", "mlp_layers")}
+    sizes["n_blocks"] = desc.get("n_blocks", 1)
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in sizes.values()):
+        raise CheckpointError(f"{ckpt.path}: bad encoder description {desc!r}")
+    if sizes["mlp_layers"] > len(shapes):  # also bounds the work of listing the expected shapes
+        raise CheckpointError(
+            f"{ckpt.path}: the encoder description says mlp_layers={sizes['mlp_layers']}, the "
+            f"file holds {len(shapes)} encoder tensors"
+        )
+    check_model_shapes(ckpt, encoder_parameter_shapes(**sizes), sizes)
     try:
         model = SICEncoder(**desc)
     except (TypeError, ValueError) as exc:
@@ -219,9 +242,10 @@ def load_encoder(
     path_or_run_dir: str | os.PathLike = "pretrained",
     which: str = "last",
     device: str | torch.device = "cpu",
-) -> SICEncoder:
-    """A ready :class:`SICEncoder` in eval mode, from a checkpoint file, a run directory
-    (``which`` = ``"last"`` or ``"best"``) or ``"pretrained"``.
+) -> Any:
+    """A ready encoder in eval mode (an :class:`SICEncoder`, or a ``SupervisedEncoder`` from a
+    supervised run), from a checkpoint file, a run directory (``which`` = ``"last"`` or
+    ``"best"``) or ``"pretrained"``.
 
     Raises ``FileNotFoundError`` for a missing file and :class:`CheckpointError` (a
     ``ValueError``) for a truncated, corrupt or mismatched one.
