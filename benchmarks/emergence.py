@@ -57,7 +57,9 @@ def evaluate(run_dir: Path, box: float, seed: int, samples_per_m2: float) -> dic
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="cpu", help="SICConfig preset (default cpu)")
+    parser.add_argument(
+        "--preset", default="cpu", help="SIC or supervised preset (default cpu; e.g. supervised)"
+    )
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides")
     parser.add_argument(
         "--minutes",
@@ -81,18 +83,21 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from gridnav_agents.sic import checkpoint as ckpt_io
-    from gridnav_agents.sic.config import PRESETS, SICConfig
+    from gridnav_agents.sic.config import PRESETS
+    from gridnav_agents.sic.rundir import config_from_dict
     from gridnav_agents.sic.train import train
+    from gridnav_agents.supervised.config import SUPERVISED_PRESETS
 
     torch.set_num_threads(args.threads)
-    if args.preset not in PRESETS:
-        parser.error(f"unknown preset {args.preset!r}; choose from {sorted(PRESETS)}")
+    presets = {**PRESETS, **SUPERVISED_PRESETS}
+    if args.preset not in presets:
+        parser.error(f"unknown preset {args.preset!r}; choose from {sorted(presets)}")
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="gridnav_emergence_"))
-    config, elapsed, step = PRESETS[args.preset], 0.0, 0
+    config, elapsed, step = presets[args.preset], 0.0, 0
     resume = args.resume
     if resume and (out / ckpt_io.LAST).exists():  # the stored run's config and clock
         meta = ckpt_io.load_checkpoint(out / ckpt_io.LAST, tensors="model").meta
-        config = SICConfig.from_dict(meta["config"])
+        config = config_from_dict(meta["config"])
         elapsed, step = meta["train_state"]["elapsed_s"], meta["train_state"]["step"]
     config = config.with_overrides(args.set)
     budget = 60.0 * args.minutes
