@@ -1,6 +1,7 @@
 """Benchmark: ``gridnav analyze`` of a 128-unit encoder over boxes 2, 3 and 4 m, no topology.
 
-Goal (issue 4): under 60 s on 2 CPU cores. Prints one JSON object.
+Goal (issue 4): under 60 s on 2 CPU cores. Without the stability measure unless
+``--stability`` (``bench_stability.py`` times it). Prints one JSON object.
 
     python benchmarks/bench_analyze.py                       # random SICEncoder(128)
     python benchmarks/bench_analyze.py --encoder synthetic   # known-answer grid-cell stand-in
@@ -41,6 +42,11 @@ def main() -> None:
     parser.add_argument("--boxes", type=float, nargs="+", default=[2.0, 3.0, 4.0])
     parser.add_argument("--topology", action="store_true", help="also compute torus_betti")
     parser.add_argument("--no-figures", action="store_true")
+    parser.add_argument(
+        "--stability",
+        action="store_true",
+        help="also measure stability along long trajectories (bench_stability.py times it)",
+    )
     args = parser.parse_args()
 
     t_import = time.perf_counter()
@@ -59,6 +65,7 @@ def main() -> None:
             seed=0,
             topology=args.topology,
             figures=not args.no_figures,
+            stability=args.stability,
         )
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     boxes = {
@@ -82,6 +89,7 @@ def main() -> None:
                 "n_units": report["n_units"],
                 "boxes_m": args.boxes,
                 "topology": args.topology,
+                "stability": args.stability,
                 "figures": not args.no_figures,
                 "wall_s": round(wall, 2),
                 "cpu_s": round(cpu, 2),

@@ -38,7 +38,15 @@ def evaluate(run_dir: Path, box: float, seed: int, samples_per_m2: float) -> dic
 
     encoder = load_encoder(run_dir)
     t0 = time.perf_counter()
-    rep = analyze(encoder, [box], None, seed=seed, topology=False, samples_per_m2=samples_per_m2)
+    rep = analyze(
+        encoder,
+        [box],
+        None,
+        seed=seed,
+        topology=False,
+        samples_per_m2=samples_per_m2,
+        stability=False,
+    )
     b = rep["boxes"][f"{box:g}"]
     g = np.array([np.nan if x is None else x for x in b["gridness"]], dtype=float)
     return {

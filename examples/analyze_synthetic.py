@@ -2,8 +2,10 @@
 
 The encoder's 126 grid units have spacings 0.4, 0.56 and 0.8 m and random phases (plus two units
 carrying x and y). ``analyze`` runs it along smooth trajectories in 2 m and 3 m boxes and should
-report three modules with those spacings, near-zero decoding error, uniform phases and a torus
-(Betti 1, 2, 1) for the largest module. Figures and report.json go to ``analysis_synthetic/``.
+report three modules with those spacings, near-zero decoding error, uniform phases, a torus
+(Betti 1, 2, 1) for the largest module, and a code that stays put along long trajectories (an
+exact integrator: maps that match in every time window, no phase drift). Figures and
+report.json go to ``analysis_synthetic/``.
 
     python examples/analyze_synthetic.py [--out DIR] [--seed S]
 """
@@ -15,6 +17,7 @@ import argparse
 import numpy as np
 
 from gridnav_agents.analysis import analyze
+from gridnav_agents.analysis.summary import stability_text
 from gridnav_agents.analysis.synthetic import SyntheticGridEncoder
 
 
@@ -23,10 +26,13 @@ def main(
     seed: int = 0,
     boxes: tuple[float, ...] = (2.0, 3.0),
     topology: bool = True,
+    stability_steps: int = 10_000,
 ) -> dict:
     """Analyse the synthetic encoder, print a summary and return the report."""
     encoder = SyntheticGridEncoder([0.4, 0.56, 0.8], 42, np.random.default_rng(seed))
-    report = analyze(encoder, boxes, out, seed=seed, topology=topology)
+    report = analyze(
+        encoder, boxes, out, seed=seed, topology=topology, stability_steps=stability_steps
+    )
 
     print(f"{report['n_active']} of {report['n_units']} units active")
     for name, box in report["boxes"].items():
@@ -45,6 +51,7 @@ def main(
         )
     if topology:
         print(f"\nlargest module's Betti numbers: {report['torus_betti']}")
+    print("\n" + stability_text(report["stability"]))
     print(f"figures in {out}/: {', '.join(report['figures'])}")
     return report
 

@@ -7,8 +7,9 @@ Subcommands:
 * ``gridnav analyze`` — grid analyses of an encoder (``gridnav_agents.analysis.cli``).
 * ``gridnav homing`` — the homing benchmark (``gridnav_agents.rl.cli``).
 * ``gridnav viz`` — the agent beside live firing fields (``gridnav_agents.viz.cli``).
+* ``gridnav sweep`` — pretraining sweeps on Ray (``gridnav_agents.sweep.cli``).
 
-Building the parsers imports no heavy library (torch, stable-baselines3, pygame): each
+Building the parsers imports no heavy library (torch, stable-baselines3, pygame, Ray): each
 subcommand imports what it needs when it runs, after :func:`main` has set the thread count and
 OpenMP's wait policy, which take effect only if set before torch is loaded.
 """
@@ -27,6 +28,7 @@ from gridnav_agents.analysis.cli import add_analyze_arguments, analyze_main
 from gridnav_agents.provenance import gridnav_version
 from gridnav_agents.rl.cli import add_homing_arguments, homing_main
 from gridnav_agents.sic.cli import add_pretrain_arguments, pretrain_main
+from gridnav_agents.sweep.cli import add_sweep_arguments, sweep_main
 from gridnav_agents.threads import DEFAULT_THREADS, set_threads
 from gridnav_agents.viz.cli import add_viz_arguments, viz_main
 
@@ -124,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
         add_homing_arguments, homing_main)  # fmt: skip
     add("viz", "watch firing fields fill in (window, or --record headless)",
         add_viz_arguments, viz_main)  # fmt: skip
+    add("sweep", "pretraining sweeps over configs and seeds on Ray: results table + figure",
+        add_sweep_arguments, sweep_main)  # fmt: skip
     return parser
 
 
@@ -141,7 +145,8 @@ def _describe(exc: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``gridnav``; returns the exit status (2: bad input or an unusable path)."""
+    """Run ``gridnav``; returns the exit status (2: bad input, an unusable path or a missing
+    optional package)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.command_line = shlex.join(["gridnav", *argv])  # recorded in results files
@@ -152,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     set_threads(threads)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, ImportError) as exc:
         print(f"gridnav {args.command}: error: {_describe(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -76,6 +76,22 @@ def test_run_encoder_is_seeded_unbatched_and_chunk_independent(encoder):
         run_encoder(encoder, arena, 5, np.random.default_rng(0), subsample=0)
 
 
+def test_run_encoder_rolls_the_motion_out_one_trajectory_at_a_time(encoder):
+    """SmoothMotion's sequential rollout draws one agent's numbers in rollout's order, so one
+    trajectory comes out the same either way."""
+    from gridnav_env.motion import UniformVelocity
+
+    arena = Arena.box(2.0)
+    a1, p1 = run_encoder(encoder, arena, 50, np.random.default_rng(4), n_traj=1)
+    a2, p2 = run_encoder(encoder, arena, 50, np.random.default_rng(4), n_traj=1, sequential=True)
+    np.testing.assert_allclose(p2, p1, atol=1e-9)
+    np.testing.assert_allclose(a2, a1, atol=1e-5)
+    with pytest.raises(ValueError, match="rollout_sequential"):
+        run_encoder(
+            encoder, arena, 5, np.random.default_rng(0), motion=UniformVelocity(), sequential=True
+        )
+
+
 def test_run_encoder_drives_a_sic_encoder():
     torch = pytest.importorskip("torch")
     sic = pytest.importorskip("gridnav_agents.sic")
@@ -92,7 +108,17 @@ def test_default_trajectory_size_scales_with_the_box():
 
 
 def test_analyze_end_to_end_finds_the_known_modules(encoder, tmp_path):
-    report = analyze(encoder, [2.0], tmp_path, seed=0, n_traj=40, n_steps=80, topology=True)
+    report = analyze(
+        encoder,
+        [2.0],
+        tmp_path,
+        seed=0,
+        n_traj=40,
+        n_steps=80,
+        topology=True,
+        stability_steps=400,
+        stability_traj=8,
+    )
     box = report["boxes"]["2"]
     assert report["n_units"] == encoder.n_units == 41
     assert report["n_active"] == 38 and box["n_active"] == 38  # 3 dead units
@@ -114,6 +140,28 @@ def test_analyze_end_to_end_finds_the_known_modules(encoder, tmp_path):
     for name in report["figures"]:
         assert (tmp_path / name).stat().st_size > 1000
     assert {"ratemaps_2m.png", "torus.png", "distance_2m.png"} <= set(report["figures"])
+    # the exact integrator is stable: its maps match in every window, its phase does not drift
+    stab = report["stability"]
+    assert stab["box_size_m"] == 2.0 and stab["reference_steps"] == 80
+    assert stab["windows"]["stop"] == [80, 320, 400] and stab["n_long_steps"] == 400
+    assert min(stab["windows"]["map_correlation"]) > 0.9
+    assert stab["phase_drift"]["kind"] == "none"
+    assert stab["phase_drift"]["steps_within_half_period"] is None  # never leaves its period
+    assert stab["phase_drift"]["radius_m"] == pytest.approx(0.35 / 2, rel=0.05)  # module 0
+    late = stab["late_gridness"]  # each long trajectory's own maps, steps 201-400
+    assert (late["start"], late["stop"], len(late["frac_grid"])) == (200, 400, 2)
+    assert on_disk["stability"]["phase_drift"]["kind"] == "none"
+    assert "stability_2m.png" in report["figures"]
+    # the stability measure draws from its own stream: the rest of the report is unchanged
+    without = analyze(
+        encoder, [2.0], None, seed=0, n_traj=40, n_steps=80, topology=True, stability=False
+    )
+    assert without["stability"] is None
+    assert without["boxes"]["2"]["gridness"] == box["gridness"]
+    assert without["boxes"]["2"]["decoding_error_m"] == box["decoding_error_m"]
+    assert without["torus_betti"] == report["torus_betti"]
+    with pytest.raises(ValueError, match="stability_steps"):
+        analyze(encoder, [2.0], stability_steps=0)
 
 
 class NoisyGrid(SyntheticGridEncoder):
@@ -171,13 +219,15 @@ def test_cli_arguments_and_main(monkeypatch, encoder, tmp_path, capsys):
     defaults = parser.parse_args(["run"])
     assert defaults.boxes == [2.0, 3.0, 4.0] and defaults.out == "analysis"
     assert defaults.seed == 0 and not defaults.no_topology and defaults.steps is None
+    assert not defaults.no_stability and defaults.stability_steps == 10_000
+    assert defaults.stability_traj == 16
     # a real checkpoint file (its bytes and config go into the report); the analysed encoder is
     # the known-answer one
     ckpt = save_checkpoint(tmp_path / "enc.safetensors", SICEncoder(8, 8), config={"lr": 0.5})
     monkeypatch.setattr(sic, "load_encoder", lambda target: encoder)
     out = tmp_path / "out"
     argv = ["analyze", str(ckpt), "--boxes", "1.5", "--out", str(out), "--no-topology"]
-    argv += ["--steps", "40", "--traj", "16"]
+    argv += ["--steps", "40", "--traj", "16", "--stability-steps", "300", "--stability-traj", "4"]
     assert main(argv) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["torus_betti"] is None and report["boxes"]["1.5"]["n_steps"] == 40
@@ -196,6 +246,12 @@ def test_cli_arguments_and_main(monkeypatch, encoder, tmp_path, capsys):
     assert "3 independent modules: module 0 (0.35 m), module 1 (0.50 m), module 2 (0.70 m)" in (
         printed
     )
+    stab = report["stability"]
+    assert stab["n_traj"] == 4 and stab["n_long_steps"] == 300
+    corr = " / ".join(f"{c:.2f}" for c in stab["windows"]["map_correlation"])
+    assert f"stability (1.5 m box): maps correlate {corr} with the short-trajectory maps" in printed
+    assert "over steps 0-40 / 40-160 / 160-300" in printed
+    assert "no phase drift" in printed
 
 
 def test_analyze_without_a_checkpoint_hashes_the_weights(encoder):
@@ -204,7 +260,9 @@ def test_analyze_without_a_checkpoint_hashes_the_weights(encoder):
     from gridnav_agents.sic.model import SICEncoder
 
     sic_encoder = SICEncoder(8, 8, generator=torch.Generator().manual_seed(0))
-    report = analyze(sic_encoder, [1.0], None, topology=False, n_traj=4, n_steps=10)
+    report = analyze(
+        sic_encoder, [1.0], None, topology=False, n_traj=4, n_steps=10, stability=False
+    )
     prov = report["provenance"]["encoder"]
     assert prov["sha256_of"] == "weights" and prov["config"] is None
     assert prov["sha256"] == sha256(sic_encoder) and prov["encoder_args"]["n_units"] == 8
@@ -223,8 +281,9 @@ def test_example_runs(tmp_path):
 
     example = Path(__file__).resolve().parent.parent / "examples" / "analyze_synthetic.py"
     main = runpy.run_path(str(example))["main"]
-    report = main(out=str(tmp_path), boxes=(1.5,), topology=False)
+    report = main(out=str(tmp_path), boxes=(1.5,), topology=False, stability_steps=300)
     assert report["n_units"] == 128 and report["boxes"]["1.5"]["n_modules"] == 3
+    assert report["stability"]["phase_drift"]["kind"] == "none"  # an exact integrator
     assert (tmp_path / "report.json").exists()
 
 
@@ -248,7 +307,7 @@ def test_generalisation_counts_units_that_keep_gridness_and_spacing():
 
 
 def test_ideal_grid_units_generalise_to_a_larger_box(encoder):
-    report = analyze(encoder, [2.0, 3.0], None, topology=False, samples_per_m2=600)
+    report = analyze(encoder, [2.0, 3.0], None, topology=False, samples_per_m2=600, stability=False)
     g = report["generalisation"]["3"]
     assert g["n_grid"] >= 24 and g["frac_kept"] >= 0.9
     assert g["median_spacing_change"] < 0.05

@@ -13,6 +13,7 @@ from gridnav_agents.analysis.plots import (
     plot_distance,
     plot_module_histograms,
     plot_ratemaps,
+    plot_stability,
     plot_torus,
 )
 
@@ -128,3 +129,31 @@ def test_torus_and_distance_axes_are_labelled():
 def test_module_colours_cycle(k, same):
     assert module_colour(k) == module_colour(same) != module_colour(k + 1)
     assert module_colour(-1) == "0.4"
+
+
+def test_stability_figure_labels_windows_fits_threshold_and_units():
+    from gridnav_agents.analysis.stability import phase_drift
+
+    # e = (0.002 t, ±0.01 √t): mean 2 mm/step, spread² = 2·(0.01)² t (unbiased, n = 2), so
+    # 14.14 mm/√step; |e|² = 4e-6 t² + 1e-4 t first exceeds 0.15² at t = 64 and half of it
+    # at t = 28: the fits stop at 27, where the spread (√(2e-4 · 27) = 0.073 m) outgrows the
+    # mean (0.054 m)
+    t = np.arange(1, 101)[None, :, None]
+    drift = phase_drift(
+        [0.002, 0.0] * t + np.array([[0.0, 0.01], [0.0, -0.01]])[:, None] * np.sqrt(t), 0.15
+    )
+    fig = plot_stability(
+        np.array([0, 70, 280]), np.array([70, 280, 1120]), np.array([0.8, 0.3, np.nan]), drift,
+        radius_m=0.2, caption="made from tests",
+    )  # fmt: skip
+    words = texts(fig)
+    ax_corr, ax_err = fig.axes
+    assert [t.get_text() for t in ax_corr.get_xticklabels()] == ["0–70", "70–280", "280–1,120"]
+    assert {"0.80", "0.30"} <= set(words) and "nan" not in " ".join(words)
+    for label in ("window of the trajectories (steps)", "steps along the trajectories",
+                  "phase error (m)", "systematic fit |a + u·t|: 2.00 mm/step",
+                  "diffusive fit √(q + D·t): 14.14 mm/√step", "half-period threshold 0.15 m",
+                  "search radius 0.20 m", "median first crossing: step 64",
+                  "made from tests"):  # fmt: skip
+        assert label in words, label
+    assert ax_err.get_title() == "phase error: diffusive drift (fits over steps 1–27)"

@@ -51,7 +51,8 @@ def test_parsers_and_help_import_no_heavy_library():
         "import sys\n"
         "from gridnav_agents.cli import build_parser\n"
         "p = build_parser()\n"
-        "for argv in (['pretrain', '--out', 'x'], ['analyze', 'x'], ['homing'], ['viz']):\n"
+        "for argv in (['pretrain', '--out', 'x'], ['analyze', 'x'], ['homing'], ['viz'],\n"
+        "             ['sweep', '--grid', 'lr=1e-3,2e-3', '--out', 'x']):\n"
         "    p.parse_args(argv)\n"
         "print(sorted(m for m in ('torch', 'stable_baselines3', 'pygame', 'sklearn', 'ray')"
         " if m in sys.modules))"
@@ -123,7 +124,7 @@ def test_disk_full_is_one_line(tmp_path: Path, capsys):
     out.mkdir()
     (out / "report.json").symlink_to("/dev/full")  # every write to it fails with ENOSPC
     argv = ["analyze", str(ckpt), "--boxes", "1", "--steps", "20", "--traj", "8"]
-    assert main([*argv, "--no-topology", "--out", str(out)]) == 2
+    assert main([*argv, "--no-topology", "--no-stability", "--out", str(out)]) == 2
     assert "the disk is full" in one_line_error(capsys)
 
 

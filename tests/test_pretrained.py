@@ -50,7 +50,13 @@ def test_pretrained_encoder_is_a_grid_code():
 
     info = json.loads((PRETRAINED / "sic_encoder.json").read_text())
     rep = analyze(
-        load_encoder("pretrained"), [2.0], None, seed=0, topology=False, samples_per_m2=500
+        load_encoder("pretrained"),
+        [2.0],
+        None,
+        seed=0,
+        topology=False,
+        samples_per_m2=500,
+        stability=False,
     )
     box = rep["boxes"]["2"]
     assert box["n_active"] >= 0.5 * info["analysis_2m"]["n_active"]

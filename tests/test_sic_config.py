@@ -173,3 +173,13 @@ def test_identity_init_starts_every_block_at_the_identity():
     assert model.block_gains == pytest.approx((0.5, 1.0, 2.0))
     w = model.transition(torch.tensor([[0.1, -0.05], [0.0, 0.0]]))
     assert torch.equal(w, torch.eye(12).expand(2, 12, 12))
+
+
+def test_rotation_transition_refuses_mlp_only_settings():
+    assert SICConfig(transition="rotation").transition == "rotation"
+    for item, name in (("identity_init=0.1", "identity_init"), ("n_blocks=2", "n_blocks"),
+                       ("init_gain_spread=2", "init_gain_spread"), ("n_units=127", "n_units")):
+        with pytest.raises(ValueError, match=name):
+            PRESETS["paper"].with_overrides(["transition=rotation", item])
+    with pytest.raises(ValueError, match="transition"):
+        SICConfig(transition="lie")

@@ -225,3 +225,28 @@ def test_separation_profile_rejects_bad_arguments(kwargs, name):
     args = {"sigma_g": 0.4, "edges": [0.0, 1.0]} | kwargs
     with pytest.raises(ValueError, match=name):
         separation_profile(g, x, **args)
+
+
+def test_nonnegativity_loss_hand_computed():
+    from gridnav_agents.sic.losses import nonnegativity_loss
+
+    h = torch.tensor([[3.0, -4.0], [1.0, 2.0], [-1.0, -1.0]])
+    assert nonnegativity_loss(h).item() == pytest.approx((16 / 25 + 0 + 1) / 3)
+    assert nonnegativity_loss(h[:0]).item() == 0
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"n_blocks": 2}, {"transition": "rotation"}])
+def test_preactivations_are_the_states_before_the_norm_relu(kwargs):
+    from gridnav_agents.sic.model import SICEncoder, block_norm_relu
+
+    model = SICEncoder(8, 8, 3, generator=torch.Generator().manual_seed(0), **kwargs).double()
+    gen = torch.Generator().manual_seed(1)
+    v = (torch.rand(5, 2, generator=gen, dtype=torch.float64) - 0.5) * 0.3
+    perms = torch.stack([torch.randperm(5, generator=gen) for _ in range(4)])
+    states = model.forward_indexed(v, perms)
+    g_prev = torch.cat([model.initial_state(4)[:, None], states[:, :-1]], 1)
+    h = model.preactivations(v, perms, g_prev)
+    assert torch.allclose(block_norm_relu(h, model.n_blocks), states, atol=1e-12)
+    direct = model.transition(v[perms]) @ g_prev.unsqueeze(-1)  # (4, 5, N, 1), per transition
+    assert torch.allclose(h, direct.squeeze(-1), atol=1e-12)
+    assert torch.allclose(model.preactivations(v[perms], None, g_prev), h, atol=1e-12)

@@ -243,3 +243,48 @@ def test_block_gains_are_fixed_and_scale_the_velocity():
 def test_bad_block_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):
         SICEncoder(12, 8, 3, **kwargs)
+
+
+def test_rotation_transition_is_a_group_representation():
+    model = SICEncoder(16, transition="rotation", generator=torch.Generator().manual_seed(0))
+    gen = torch.Generator().manual_seed(4)
+    a, b = (torch.rand(2, 1, 2, generator=gen) - 0.5) * 0.6
+    wa, wb, wab = (model.transition(v)[0].double() for v in (a, b, a + b))
+    eye = torch.eye(16, dtype=torch.float64)
+    assert torch.allclose(wa @ wb, wab, atol=1e-5) and torch.allclose(wa @ wb, wb @ wa, atol=1e-5)
+    assert torch.allclose(wa @ wa.T, eye, atol=1e-5)
+    assert torch.allclose(model.transition(torch.zeros(1, 2))[0].double(), eye, atol=1e-6)
+
+
+def test_rotation_encoder_integrates_paths_exactly_while_states_stay_positive():
+    model = SICEncoder(16, transition="rotation", generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():  # plane 0 (k = 0) holds the uniform vector: a constant offset
+        q0 = model.rotation.basis0.clone()
+        q0[:, 0] = 1 / 4.0
+        q, _ = torch.linalg.qr(q0)
+        model.rotation.basis0.copy_(q * torch.sign(q[0, 0] * 4.0))
+        g0 = q[:, 0] * torch.sign(q[:, 0].sum()) + 0.02 * q[:, 2:].sum(1)  # small oscillation
+        model.g0_param.copy_(g0)
+    gen = torch.Generator().manual_seed(2)
+    v = (torch.rand(30, 2, generator=gen) - 0.5) * 0.3
+    perms = torch.stack([torch.randperm(30, generator=gen) for _ in range(6)])
+    states = model.forward_indexed(v, perms).detach()
+    assert torch.all(states > 0)  # NormReLU never clips, so the rotations compose exactly
+    assert torch.allclose(states[:, -1], states[0, -1].expand(6, -1), atol=1e-5)
+    direct = model.step(model.g0[None], v.sum(0, keepdim=True))[0]  # one step of the sum
+    assert torch.allclose(states[0, -1], direct, atol=1e-5)
+
+
+def test_rotation_encoder_round_trips_through_a_checkpoint(tmp_path):
+    from gridnav_agents.sic.checkpoint import load_encoder, save_checkpoint
+
+    model = SICEncoder(12, transition="rotation", generator=torch.Generator().manual_seed(3))
+    path = save_checkpoint(tmp_path / "rot.safetensors", model)
+    loaded = load_encoder(path)
+    v = torch.tensor([[[0.05, -0.1], [0.2, 0.0]]])
+    assert loaded.config()["transition"] == "rotation"
+    assert torch.allclose(loaded(v), model(v))
+    with pytest.raises(ValueError, match="n_blocks"):
+        SICEncoder(12, n_blocks=2, transition="rotation")
+    with pytest.raises(ValueError, match="transition"):
+        SICEncoder(12, transition="lie")

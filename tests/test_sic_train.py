@@ -187,6 +187,41 @@ def test_existing_run_and_incompatible_resume_are_rejected(tmp_path):
     assert summary["step"] == 2
 
 
+def test_max_seconds_stops_with_a_checkpoint_and_counts_time_across_resumptions(
+    tmp_path, monkeypatch
+):
+    clock = [1000.0]  # a fake clock that advances 10 s per batch, 20 s per step (accumulate 2)
+    losses = train_mod.compute_losses
+
+    def slow_losses(*args, **kwargs):
+        clock[0] += 10.0
+        return losses(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "compute_losses", slow_losses)
+    monkeypatch.setattr(train_mod, "time", type("Clock", (), {"perf_counter": lambda: clock[0]}))
+    config = TINY.with_overrides(["n_steps=100", "checkpoint_every=100"])
+    ref, run = tmp_path / "ref", tmp_path / "run"
+    train(config, ref, progress=False, stop_after=5)
+    summary = train(config, run, progress=False, max_seconds=50)  # steps start at 0, 20, 40 s
+    assert (summary["step"], summary["out_of_time"], summary["elapsed_s"]) == (3, True, 60.0)
+    assert load_checkpoint(run / "last.safetensors").meta["step"] == 3
+    summary = train(config, run, resume=True, progress=False, max_seconds=90)  # 60 s, 80 s
+    assert (summary["step"], summary["elapsed_s"]) == (5, 100.0)
+    assert metrics(run) == metrics(ref)  # the budget changes where the run stops, not the run
+    before = (run / "last.safetensors").read_bytes()
+    summary = train(config, run, resume=True, progress=False, max_seconds=90)  # spent: no step
+    assert (summary["step"], summary["out_of_time"]) == (5, True)
+    assert (run / "last.safetensors").read_bytes() == before
+    assert train(TINY, tmp_path / "plain", progress=False)["out_of_time"] is False
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, math.nan, math.inf, True, "60"])
+def test_bad_max_seconds_is_rejected_before_the_run_dir_is_made(tmp_path, bad):
+    with pytest.raises(ValueError, match="max_seconds"):
+        train(TINY, tmp_path / "run", progress=False, max_seconds=bad)
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize("overrides", [["permute=false"], ["velocity=smooth"], ["lambda_sep=0"]])
 def test_ablation_batches_give_finite_losses(overrides):
     config = TINY.with_overrides(overrides)

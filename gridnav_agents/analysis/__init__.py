@@ -11,6 +11,8 @@ Units: positions, spacings and distances in metres; angles in degrees (``*_deg``
 * the same module in several boxes: :func:`match_modules`, :func:`stable_module_ids`
 * topology: :func:`torus_betti`, :func:`embed_3d`
 * decoding: :func:`decode_position`, :func:`error_growth`, :func:`neural_vs_spatial_distance`
+* stability along long trajectories: :func:`map_stability`, :func:`agent_gridness`,
+  :func:`phase_error`, :func:`phase_drift`; on an encoder: :func:`measure_stability`
 * running an encoder and reporting: :func:`run_encoder`, :func:`analyze` (``gridnav analyze``)
 """
 
@@ -29,6 +31,7 @@ _EXPORTS = {
     "analyze": "evaluate",
     "GridScores": "gridness",
     "autocorrelogram": "gridness",
+    "grid_fraction": "gridness",
     "grid_scores": "gridness",
     "grid_spacing_orientation": "gridness",
     "gridness_score": "gridness",
@@ -45,6 +48,16 @@ _EXPORTS = {
     "phase_uniformity": "modules",
     "run_encoder": "runner",
     "step_subsample": "runner",
+    "MapStability": "stability",
+    "PhaseDrift": "stability",
+    "agent_gridness": "stability",
+    "map_correlation": "stability",
+    "map_stability": "stability",
+    "phase_drift": "stability",
+    "phase_error": "stability",
+    "window_edges": "stability",
+    "Stability": "stability_run",
+    "measure_stability": "stability_run",
     "TopologyResult": "topology",
     "embed_3d": "topology",
     "torus_betti": "topology",
@@ -53,8 +66,12 @@ _EXPORTS = {
 __all__ = [
     "DecodingResult",
     "GridScores",
+    "MapStability",
     "Modules",
+    "PhaseDrift",
+    "Stability",
     "TopologyResult",
+    "agent_gridness",
     "analyze",
     "autocorrelogram",
     "decode_position",
@@ -62,6 +79,7 @@ __all__ = [
     "embed_3d",
     "error_growth",
     "fit_decoder",
+    "grid_fraction",
     "grid_phases",
     "grid_scores",
     "grid_scores_dm",
@@ -69,11 +87,16 @@ __all__ = [
     "gridness_score",
     "harmonic_of",
     "locked_to",
+    "map_correlation",
+    "map_stability",
     "match_modules",
+    "measure_stability",
     "module_coherence",
     "module_locking",
     "neural_vs_spatial_distance",
     "occupancy",
+    "phase_drift",
+    "phase_error",
     "phase_uniformity",
     "ratemaps",
     "run_encoder",
@@ -81,6 +104,7 @@ __all__ = [
     "stable_module_ids",
     "step_subsample",
     "torus_betti",
+    "window_edges",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

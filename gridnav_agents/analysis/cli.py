@@ -29,12 +29,31 @@ def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
         "--traj", type=int, default=None, help="trajectories per box (default: by box)"
     )
     parser.add_argument("--bin-size", type=float, default=0.05, help="ratemap bin, metres")
+    parser.add_argument(
+        "--no-stability",
+        action="store_true",
+        help="skip the stability of the code along long trajectories (first box)",
+    )
+    parser.add_argument(
+        "--stability-steps",
+        type=int,
+        default=10_000,
+        help="length of the long trajectories of the stability measure, encoder steps "
+        "(default 10000)",
+    )
+    parser.add_argument(
+        "--stability-traj",
+        type=int,
+        default=16,
+        help="trajectories of 16 times the box's trajectory length for the stability measure "
+        "(default 16; more give steadier numbers)",
+    )
 
 
 def analyze_main(args: argparse.Namespace) -> int:
     """``gridnav analyze``: load the encoder, run :func:`analyze`, print a summary in words."""
     from gridnav_agents.analysis.evaluate import analyze
-    from gridnav_agents.analysis.summary import box_summary
+    from gridnav_agents.analysis.summary import box_summary, stability_text
     from gridnav_agents.sic import load_encoder
     from gridnav_agents.sic.checkpoint import resolve_checkpoint
 
@@ -51,6 +70,9 @@ def analyze_main(args: argparse.Namespace) -> int:
         bin_size=getattr(args, "bin_size", 0.05),
         checkpoint=checkpoint,
         command=getattr(args, "command_line", None),
+        stability=not getattr(args, "no_stability", False),
+        stability_steps=getattr(args, "stability_steps", 10_000),
+        stability_traj=getattr(args, "stability_traj", 16),
     )
     print(f"{report['n_active']} of {report['n_units']} units active")
     for name, b in report["boxes"].items():
@@ -70,5 +92,7 @@ def analyze_main(args: argparse.Namespace) -> int:
             f"module {t['module']} ({t['n_units']} units, {t['box_size_m']:g} m box): Betti "
             f"numbers {tuple(report['torus_betti'])} (a torus is (1, 2, 1))"
         )
+    if report["stability"] is not None:
+        print(stability_text(report["stability"]))
     print(f"wrote {Path(args.out) / 'report.json'} ({report['analysis_time_s']:.1f} s)")
     return 0

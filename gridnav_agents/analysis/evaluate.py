@@ -2,9 +2,9 @@
 
 * :func:`analyze` runs the encoder (:func:`~gridnav_agents.analysis.runner.run_encoder`) in each
   box and computes ratemaps, gridness (two conventions), spacing/orientation, modules (numbered
-  alike in every box), phases, decoding, drift, neural-vs-spatial distance and the topology of
-  the largest module, writing ``report.json`` (with the provenance of the result) and PNG
-  figures.
+  alike in every box), phases, decoding, drift, neural-vs-spatial distance, the topology of
+  the largest module and the code's stability along long trajectories, writing
+  ``report.json`` (with the provenance of the result) and PNG figures.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from gridnav_agents.analysis.decoding import (
     neural_vs_spatial_distance,
 )
 from gridnav_agents.analysis.gridness import (
-    GRID_THRESHOLD,
     autocorrelogram,
+    grid_fraction,
     grid_scores,
     grid_spacing_orientation,
 )
@@ -105,12 +105,6 @@ def _clean(x: Any) -> Any:
     if isinstance(x, float | np.floating):
         return float(x) if np.isfinite(x) else None
     return x
-
-
-def _fraction_above(gridness: np.ndarray, n_active: int) -> float:
-    """Fraction of the ``n_active`` units whose gridness exceeds ``GRID_THRESHOLD`` (NaN: no)."""
-    with np.errstate(invalid="ignore"):
-        return int(np.sum(gridness > GRID_THRESHOLD)) / n_active if n_active else 0.0
 
 
 def _active_units(act: np.ndarray, rel_tol: float = 1e-3) -> np.ndarray:
@@ -194,8 +188,8 @@ def _analyze_box(
         "gridness_dm": g_dm,
         "spacing_m": spacing,
         "orientation_deg": orientation,
-        "frac_grid": _fraction_above(g60, n_active),
-        "frac_grid_dm": _fraction_above(g_dm, n_active),
+        "frac_grid": grid_fraction(g60, n_active),
+        "frac_grid_dm": grid_fraction(g_dm, n_active),
         # modules (local numbers here; analyze() renumbers them alike across boxes)
         "n_modules": mods.n_modules,
         "n_independent_modules": mods.n_independent,
@@ -298,6 +292,39 @@ def _largest_module_states(arr: dict[str, Any]) -> tuple[np.ndarray, np.ndarray,
     return states[visited], phase, m, int(sel.sum())
 
 
+def _stability_figure(out: Path, box: float, measured: Any) -> str:
+    from gridnav_agents.analysis import plots
+
+    m, d = measured.maps, measured.drift
+    late = measured.late_frac_grid
+    caption = (
+        f"{measured.n_traj} trajectories × {measured.n_steps:,} steps and "
+        f"{measured.n_long_traj} × {measured.n_long_steps:,} steps from the centre, "
+        f"{measured.subsample} motion steps per encoder step; reference maps: "
+        f"{measured.reference_steps}-step trajectories.\nPhase error: position of the most "
+        f"similar reference population vector within {measured.radius_m:.2f} m "
+        + ("" if measured.module_spacing_m is None else "(half the module spacing) ")
+        + "minus the true position."
+    )
+    if late.size:
+        caption += (
+            f" Each long trajectory's own maps of steps {measured.late_start:,}–"
+            f"{measured.late_stop:,}: {', '.join(f'{100 * f:.0f} %' for f in late)} grid units."
+        )
+    fig = plots.plot_stability(
+        m.start,
+        m.stop,
+        m.correlation,
+        d,
+        radius_m=measured.radius_m,
+        caption=caption,
+        title=f"stability of the code along long trajectories, {box:g} m box",
+    )
+    name = f"stability_{box:g}m.png"
+    plots.save(fig, out / name)
+    return name
+
+
 def analyze(
     encoder: Any,
     boxes: tuple[float, ...] | list[float] = (2.0, 3.0, 4.0),
@@ -315,6 +342,10 @@ def analyze(
     figures: bool = True,
     checkpoint: str | Path | None = None,
     command: str | None = None,
+    stability: bool = True,
+    stability_steps: int = 10_000,
+    stability_traj: int = 16,
+    stability_long_traj: int = 2,
 ) -> dict[str, Any]:
     """Grid analyses of ``encoder`` in square boxes of the given sides (metres).
 
@@ -329,7 +360,11 @@ def analyze(
     ratemaps: averaging every visit to a bin denoises the point cloud). Modules are numbered
     alike in every box (:func:`stable_module_ids`: the first box's by increasing spacing, a
     later box's module by the first box's module of the same spacing and orientation, new
-    numbers for the rest).
+    numbers for the rest). With ``stability``: the long-horizon stability of the code in the
+    first box against that box's ratemaps (``measure_stability`` of
+    :mod:`~gridnav_agents.analysis.stability_run`: ``stability_traj`` trajectories 16 times as
+    long as the box's and ``stability_long_traj`` of ``stability_steps`` steps), drawn from a
+    child of ``rng`` (``rng.spawn``), so the other results do not depend on it.
 
     Writes ``out_dir/report.json`` and PNG figures if ``out_dir`` is given (figures only if
     ``figures``); returns the report dict (NaN written as null). Randomness comes from ``rng``
@@ -353,7 +388,11 @@ def analyze(
     first: :func:`generalisation` of the first box's grid units in that box; ``provenance``:
     ``command`` (null unless given), ``gridnav_version``, ``encoder``
     (:func:`~gridnav_agents.provenance.encoder_provenance`: ``sha256``, ``sha256_of``,
-    ``checkpoint``, ``config``, ``encoder_args``) and ``wall_time_s`` (the whole analysis).
+    ``checkpoint``, ``config``, ``encoder_args``) and ``wall_time_s`` (the whole analysis);
+    ``stability`` (null without ``stability``): ``box_size_m`` and
+    :meth:`~gridnav_agents.analysis.stability_run.Stability.as_dict` (``windows`` with their
+    ``map_correlation``, ``late_gridness``, ``phase_drift`` with its rates, ``kind`` and
+    ``steps_within_half_period``, null if most trajectories never leave their period).
     """
     boxes = [float(b) for b in np.atleast_1d(np.asarray(boxes, dtype=float))]
     if not boxes or any(not np.isfinite(b) or b <= 0 for b in boxes):
@@ -361,7 +400,15 @@ def analyze(
     for name, v in (("n_traj", n_traj), ("n_steps", n_steps)):
         if v is not None and (isinstance(v, bool) or int(v) != v or v < 1):
             raise ValueError(f"{name} must be a positive integer or None, got {v!r}")
+    for name, v in (
+        ("stability_steps", stability_steps),
+        ("stability_traj", stability_traj),
+        ("stability_long_traj", stability_long_traj),
+    ):
+        if isinstance(v, bool) or int(v) != v or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
     rng = np.random.default_rng(seed) if rng is None else rng
+    stability_rng = rng.spawn(1)[0]  # its own stream: the same with or without topology
     if motion is None:
         from gridnav_env.motion import SmoothMotion
 
@@ -431,6 +478,32 @@ def analyze(
     if out is not None and figures:
         for b, r in results.items():
             report["figures"] += _box_figures(out, b, r, bin_size)
+    report["stability"] = None
+    if stability:
+        from gridnav_agents.analysis.stability_run import measure_stability
+        from gridnav_env.arena import Arena
+
+        ref_box = results[boxes[0]]
+        mods = ref_box["arrays"]["mods"]
+        main = int(np.argmax(mods.n_units)) if mods.n_modules else None
+        measured = measure_stability(
+            encoder,
+            Arena.box(boxes[0]),
+            ref_box["arrays"]["maps"],
+            stability_rng,
+            reference_steps=ref_box["report"]["n_steps"],
+            subsample=ref_box["report"]["subsample"],
+            units=ref_box["arrays"]["active"],
+            module_spacing_m=None if main is None else float(mods.spacing_m[main]),
+            motion=motion,
+            bin_size=bin_size,
+            n_traj=stability_traj,
+            n_long_traj=stability_long_traj,
+            n_long_steps=stability_steps,
+        )
+        report["stability"] = {"box_size_m": boxes[0], **measured.as_dict()}
+        if out is not None and figures:
+            report["figures"].append(_stability_figure(out, boxes[0], measured))
     report["analysis_time_s"] = time.perf_counter() - t_start
     report["provenance"] = {
         "command": command,

@@ -29,8 +29,10 @@ import scipy.fft
 from scipy import ndimage
 
 __all__ = [
+    "GRID_THRESHOLD",
     "GridScores",
     "autocorrelogram",
+    "grid_fraction",
     "grid_scores",
     "gridness_score",
     "grid_spacing_orientation",
@@ -250,6 +252,13 @@ def grid_scores(
     if single:
         return GridScores(float(a[0]), float(b[0]), float(ra[0]), float(rb[0]))
     return GridScores(a, b, ra, rb)
+
+
+def grid_fraction(gridness: np.ndarray, n_units: int) -> float:
+    """Fraction of ``n_units`` units whose gridness exceeds :data:`GRID_THRESHOLD` (NaN: not a
+    grid unit); 0 when ``n_units`` is 0."""
+    with np.errstate(invalid="ignore"):
+        return int(np.sum(np.asarray(gridness) > GRID_THRESHOLD)) / n_units if n_units else 0.0
 
 
 def gridness_score(ratemap: np.ndarray, symmetry: int = 60, **kwargs) -> float | np.ndarray:

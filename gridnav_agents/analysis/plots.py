@@ -11,6 +11,7 @@ every figure.
 
 from __future__ import annotations
 
+import textwrap
 import warnings
 from typing import Any
 
@@ -27,6 +28,7 @@ __all__ = [
     "plot_module_histograms",
     "plot_distance",
     "plot_torus",
+    "plot_stability",
     "save",
 ]
 
@@ -340,6 +342,85 @@ def plot_torus(
         ax2.set_axis_off()
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
+    return fig
+
+
+def plot_stability(
+    start: np.ndarray,
+    stop: np.ndarray,
+    correlation: np.ndarray,
+    drift: Any,
+    *,
+    radius_m: float | None = None,
+    title: str = "stability of the code along long trajectories",
+    caption: str = "",
+) -> Figure:
+    """Left: median map correlation with the reference (short-trajectory) maps in each time
+    window ``start[w]–stop[w]`` (steps). Right: the phase error along the trajectories (a
+    :class:`~gridnav_agents.analysis.stability.PhaseDrift`): median ``|e|``, length of the mean
+    error vector and RMS spread about it (metres) per step, their systematic (``∝ t``) and
+    diffusive (``∝ √t``) fits over the fitted steps, the half-period threshold, the median
+    step at which trajectories cross it, and the search radius ``radius_m``. ``caption`` is
+    wrapped under the panels."""
+    lines = textwrap.wrap(caption, 170) if caption else []
+    foot = 0.17 * len(lines) + (0.1 if lines else 0.0)  # inches
+    fig = Figure(figsize=(10, 4.2 + foot))
+    ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
+    x = np.arange(len(correlation))
+    ax1.plot(x, correlation, "o-", color="k")
+    for xi, c in zip(x, correlation, strict=True):
+        if np.isfinite(c):
+            ax1.annotate(
+                f"{c:.2f}",
+                (xi, c),
+                textcoords="offset points",
+                xytext=(0, 6),
+                ha="center",
+                fontsize=7,
+            )
+    ax1.axhline(0, color="0.6", lw=0.8)
+    labels = [f"{a:,}–{b:,}" for a, b in zip(start, stop, strict=True)]
+    ax1.set_xticks(x, labels, rotation=30, fontsize=7)
+    ax1.set_ylim(-1.05, 1.1)
+    ax1.set_xlabel("window of the trajectories (steps)")
+    ax1.set_ylabel("median map correlation with\nthe short-trajectory maps")
+    ax1.set_title("ratemaps by time window", fontsize=8)
+    t = drift.step
+    fit = t <= drift.fit_steps
+    mean_len = np.linalg.norm(drift.mean_error_m, axis=1)
+    ax2.plot(t, drift.median_error_m, color="k", lw=1, label="median |e|")
+    ax2.plot(t, mean_len, color="C0", lw=0.8, alpha=0.7, label="|mean e| (common direction)")
+    ax2.plot(t, drift.spread_m, color="C1", lw=0.8, alpha=0.7, label="RMS spread about the mean")
+    sys_label = f"systematic fit |a + u·t|: {1000 * drift.systematic_m_per_step:.2f} mm/step"
+    diff_label = f"diffusive fit √(q + D·t): {1000 * drift.diffusive_m_per_sqrt_step:.2f} mm/√step"
+    ax2.plot(t[fit], drift.systematic_fit_m()[fit], "--", color="navy", lw=2, label=sys_label)
+    ax2.plot(t[fit], drift.diffusive_fit_m()[fit], "--", color="darkred", lw=2, label=diff_label)
+    ax2.axhline(
+        drift.threshold_m,
+        color="C3",
+        ls=":",
+        lw=1,
+        label=f"half-period threshold {drift.threshold_m:.2f} m",
+    )
+    if radius_m is not None:
+        ax2.axhline(radius_m, color="0.5", ls="-.", lw=0.8, label=f"search radius {radius_m:.2f} m")
+    if np.isfinite(drift.steps_within):
+        ax2.axvline(
+            drift.steps_within,
+            color="C3",
+            lw=0.8,
+            label=f"median first crossing: step {drift.steps_within:.0f}",
+        )
+    ax2.set_xlabel("steps along the trajectories")
+    ax2.set_ylabel("phase error (m)")
+    ax2.set_title(
+        f"phase error: {drift.kind} drift (fits over steps 1–{drift.fit_steps})", fontsize=8
+    )
+    ax2.legend(fontsize=6.5, loc="lower right")
+    fig.suptitle(title, fontsize=9)
+    if lines:
+        fig.text(0.01, 0.02, "\n".join(lines), fontsize=7, va="bottom")
+    fig.tight_layout(rect=(0, foot / (4.2 + foot), 1, 1))
     return fig
 
 

@@ -98,6 +98,7 @@ def run_encoder(
     subsample: int | None = None,
     start: tuple[float, float] | None = None,
     chunk_steps: int = 100,
+    sequential: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run ``encoder`` along smooth trajectories inside ``arena``.
 
@@ -112,6 +113,9 @@ def run_encoder(
         subsample: motion steps per encoder step (default :func:`step_subsample`).
         start: start position, metres (default the centre of the arena's bounds).
         chunk_steps: the encoder is run this many steps at a time.
+        sequential: roll the motion out one trajectory after another
+            (``motion.rollout_sequential``, e.g. ``SmoothMotion``'s float fast path: the same
+            dynamics, cheaper for a few long trajectories).
 
     Returns:
         ``(activity, positions)``: ``(n_traj, n_steps, N)`` and ``(n_traj, n_steps, 2)`` metres,
@@ -134,7 +138,10 @@ def run_encoder(
         xmin, ymin, xmax, ymax = arena_bounds(arena)
         start = ((xmin + xmax) / 2, (ymin + ymax) / 2)
     batch = 1 if n_traj is None else int(n_traj)
-    traj = motion.rollout(batch, int(n_steps) * int(k), rng, arena=arena, start=np.asarray(start))
+    if sequential and not hasattr(motion, "rollout_sequential"):
+        raise ValueError(f"sequential=True needs a motion with rollout_sequential, got {motion!r}")
+    rollout = motion.rollout_sequential if sequential else motion.rollout
+    traj = rollout(batch, int(n_steps) * int(k), rng, arena=arena, start=np.asarray(start))
     pos = traj.positions[:, :: int(k)]  # (batch, n_steps + 1, 2)
     vel = np.diff(pos, axis=1)
     act = _torch_forward(encoder, vel, int(chunk_steps))

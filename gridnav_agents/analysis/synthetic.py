@@ -124,14 +124,22 @@ def population_rates(params: dict[str, np.ndarray], positions: np.ndarray) -> np
 class SyntheticGridEncoder:
     """A known-answer stand-in for an encoder with the SIC interface (torch tensors in and out).
 
-    It integrates velocities exactly; its state is ``[grid rates (n_grid,), x, y]``: ideal grid
-    cells (:func:`grid_rate`) of a :func:`grid_population` at the integrated position, followed
-    by the position itself (two ramp units). Positions start at ``start`` (metres).
+    It integrates velocities, exactly by default; its state is ``[grid rates (n_grid,), x, y]``:
+    ideal grid cells (:func:`grid_rate`) of a :func:`grid_population` at the integrated position,
+    followed by that position itself (two ramp units). Positions start at ``start`` (metres).
+    Each step adds ``gain · v + drift_m + noise_m · ξ`` to the integrated position, with ``v``
+    the displacement (metres) and ``ξ`` two independent standard normals from ``noise_rng``: an
+    exact integrator by default, a gain error with ``gain != 1``, a systematic drift with
+    ``drift_m``, a diffusive one with ``noise_m``.
 
     Args:
         spacings: module spacings, metres; ``units_per_module`` units each with random phases.
         rng: source of orientations (unless given) and phases.
         step_scale: recorded training step scale, metres per step (as ``SICEncoder``).
+        gain: factor on every displacement.
+        drift_m: ``(dx, dy)`` metres added at every step.
+        noise_m: standard deviation per axis of the noise added at every step, metres.
+        noise_rng: source of that noise (required when ``noise_m > 0``).
     """
 
     def __init__(
@@ -144,13 +152,28 @@ class SyntheticGridEncoder:
         n_dead: int = 0,
         step_scale: float = 0.15,
         start: tuple[float, float] = (0.0, 0.0),
+        gain: float = 1.0,
+        drift_m: tuple[float, float] = (0.0, 0.0),
+        noise_m: float = 0.0,
+        noise_rng: np.random.Generator | None = None,
     ):
+        if not np.isfinite(gain):
+            raise ValueError(f"gain must be a finite number, got {gain!r}")
+        drift = np.asarray(drift_m, dtype=float)
+        if drift.shape != (2,) or not np.all(np.isfinite(drift)):
+            raise ValueError(f"drift_m must be two finite numbers of metres, got {drift_m!r}")
+        if not np.isfinite(noise_m) or noise_m < 0:
+            raise ValueError(f"noise_m must be a non-negative number of metres, got {noise_m!r}")
+        if noise_m > 0 and noise_rng is None:
+            raise ValueError("noise_rng must be a numpy Generator when noise_m > 0, got None")
         self.params = grid_population(
             spacings, units_per_module, rng, orientations_deg=orientations_deg, n_dead=n_dead
         )
         self.step_scale = float(step_scale)
         self.start = np.asarray(start, dtype=float)
         self.n_units = len(self.params["module"]) + 2
+        self.gain, self.drift_m, self.noise_m = float(gain), drift, float(noise_m)
+        self.noise_rng = noise_rng
 
     def _state(self, positions: np.ndarray):
         import torch
@@ -170,7 +193,10 @@ class SyntheticGridEncoder:
             if g0 is None
             else np.asarray(g0, dtype=float)[:, -2:]
         )
-        return self._state(p0[:, None] + np.cumsum(v, axis=1))
+        steps = self.gain * v + self.drift_m
+        if self.noise_m > 0:
+            steps = steps + self.noise_m * self.noise_rng.standard_normal(v.shape)
+        return self._state(p0[:, None] + np.cumsum(steps, axis=1))
 
     def step(self, g, v):
         """One step: ``g (batch, n_units)``, ``v (batch, 2)`` -> ``(batch, n_units)``."""

@@ -27,7 +27,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from gridnav_agents.sic.memory import encoder_parameter_shapes
-from gridnav_agents.sic.model import SICEncoder
+from gridnav_agents.sic.model import TRANSITIONS, SICEncoder
 
 __all__ = [
     "FORMAT",
@@ -229,7 +229,11 @@ def encoder_from_checkpoint(ckpt: Checkpoint) -> Any:
             f"{ckpt.path}: the encoder description says mlp_layers={sizes['mlp_layers']}, the "
             f"file holds {len(shapes)} encoder tensors"
         )
-    check_model_shapes(ckpt, encoder_parameter_shapes(**sizes), sizes)
+    transition = desc.get("transition", "mlp")
+    if transition not in TRANSITIONS:
+        raise CheckpointError(f"{ckpt.path}: unknown transition {transition!r}")
+    expected = encoder_parameter_shapes(**sizes, transition=transition)
+    check_model_shapes(ckpt, expected, sizes)
     try:
         model = SICEncoder(**desc)
     except (TypeError, ValueError) as exc:

@@ -16,7 +16,7 @@ from gridnav_agents.supervised.config import SUPERVISED_PRESETS
 OBJECTIVE_PRESETS = {"sic": PRESETS, "supervised": SUPERVISED_PRESETS}
 DEFAULT_PRESET = {"sic": "quick", "supervised": "supervised"}
 
-__all__ = ["add_pretrain_arguments", "pretrain_main"]
+__all__ = ["add_overrides_argument", "add_pretrain_arguments", "pretrain_main"]
 
 
 def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +38,17 @@ def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
         "or supervised-smoke. Default: quick, or supervised with --objective supervised; "
         "with --resume: the stored run",
     )
+    add_overrides_argument(parser)
+    parser.add_argument("--out", required=True, help="run directory")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def add_overrides_argument(
+    parser: argparse.ArgumentParser, help_text: str = "override config fields, e.g. --set lr=1e-3"
+) -> None:
+    """``--set KEY=VALUE ...`` (repeatable) into ``args.overrides``."""
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -45,12 +56,8 @@ def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
         action="extend",
         default=[],
         metavar="KEY=VALUE",
-        help="override config fields, e.g. --set lr=1e-3",
+        help=help_text,
     )
-    parser.add_argument("--out", required=True, help="run directory")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
-    parser.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def pretrain_main(args: argparse.Namespace) -> int:

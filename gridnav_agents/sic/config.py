@@ -19,6 +19,7 @@ __all__ = ["PRESETS", "RESUMABLE_FIELDS", "ConfigFields", "SICConfig"]
 RESUMABLE_FIELDS = frozenset({"n_steps", "device", "checkpoint_every"})
 
 _VELOCITIES = ("uniform", "smooth")
+_TRANSITIONS = ("mlp", "rotation")
 _INT_MAX = 2**63 - 1  # integers go to numpy and torch as int64
 _FLOAT_MAX = 1e6  # beyond any useful value; keeps squares and sums finite in float32
 # 2 × SmoothMotion's default rotational_velocity_coherence_time (0.08 s): the Euler step of
@@ -124,7 +125,11 @@ class SICConfig(ConfigFields):
     (:class:`~gridnav_agents.sic.model.SICEncoder`): K modules built in, their periods learnt.
     ``block_gain_ratio`` (default 1): block k's head sees the velocity scaled by
     ``ratio ** (k - (K - 1) / 2)``, a fixed geometric gradient of velocity gains across the
-    blocks that is never learnt.
+    blocks that is never learnt. ``transition`` (not in the paper; default ``"mlp"``):
+    ``"rotation"`` makes ``W(v) = Q R(v) Qᵀ``, plane rotations by ``k_j · v`` in a learnt basis
+    with learnt wavevectors (:class:`~gridnav_agents.sic.rotation.RotationTransition`): exact
+    path integration built in, frequencies learnt; ``identity_init``, ``init_gain_spread`` and
+    blocks do not apply to it and must keep their defaults.
 
     Data: ``batch_size`` (B, 130) trajectories of ``seq_len`` (T, 60) steps; ``permute`` (paper:
     the B trajectories are permutations of one velocity sequence; ``False``: B independent
@@ -150,7 +155,10 @@ class SICConfig(ConfigFields):
 
     Losses (per-pair means, see ``gridnav_agents.sic.losses``): ``sigma_x`` (0.05 m),
     ``sigma_g`` (0.4), ``lambda_sep`` (1.0), ``lambda_inv`` (0.1), ``lambda_cap`` (0.5) and
-    ``lambda_coniso`` (not in the paper). Any λ may be 0 (that loss is then not computed).
+    ``lambda_coniso`` (not in the paper) and ``lambda_nonneg`` (not in the paper; default 0:
+    off): the share of each pre-activation's norm the ReLU removes
+    (:func:`~gridnav_agents.sic.losses.nonnegativity_loss`). Any λ may be 0 (that loss is then
+    not computed).
     ``coniso_scale_free`` divides the conformal-isometry variance by the squared mean ratio
     (see :func:`~gridnav_agents.sic.losses.conformal_isometry_loss`; eq. 7 as printed when
     ``False``).
@@ -196,6 +204,7 @@ class SICConfig(ConfigFields):
     init_gain_spread: float = 1.0
     n_blocks: int = 1
     block_gain_ratio: float = 1.0
+    transition: str = "mlp"
     # data
     batch_size: int = 130
     seq_len: int = 60
@@ -217,6 +226,7 @@ class SICConfig(ConfigFields):
     lambda_inv: float = 0.1
     lambda_cap: float = 0.5
     lambda_coniso: float = 0.01
+    lambda_nonneg: float = 0.0
     coniso_scale_free: bool = False
     coniso_max_step: float | None = None
     pair_subsample: int | None = None
@@ -280,6 +290,26 @@ class SICConfig(ConfigFields):
                 f"n_blocks must divide n_units into blocks of at least 2 units, got n_blocks "
                 f"{self.n_blocks!r} for n_units {self.n_units!r}"
             )
+        if self.transition not in _TRANSITIONS:
+            raise ValueError(
+                f"transition must be one of {_TRANSITIONS}, got {self.transition!r}"
+            )
+        if self.transition == "rotation":
+            if self.n_units % 2:
+                raise ValueError(
+                    f"n_units must be even with transition 'rotation', got {self.n_units!r}"
+                )
+            for name, default in (
+                ("n_blocks", 1),
+                ("identity_init", None),
+                ("init_gain_spread", 1.0),
+                ("block_gain_ratio", 1.0),
+            ):
+                if getattr(self, name) != default:
+                    raise ValueError(
+                        f"{name} does not apply to transition 'rotation'; got {name} "
+                        f"{getattr(self, name)!r} (leave it at {default!r})"
+                    )
         if not (math.isfinite(self.block_gain_ratio) and self.block_gain_ratio > 0):
             raise ValueError(
                 f"block_gain_ratio must be a finite positive number, got {self.block_gain_ratio!r}"
@@ -318,6 +348,7 @@ class SICConfig(ConfigFields):
             "lambda_inv",
             "lambda_cap",
             "lambda_coniso",
+            "lambda_nonneg",
             "weight_decay",
             "min_lr",
         ]

@@ -31,6 +31,7 @@ __all__ = [
     "capacity_loss",
     "conformal_isometry_loss",
     "invariance_loss",
+    "nonnegativity_loss",
     "near_pairs",
     "pairwise_losses",
     "separation_loss",
@@ -301,3 +302,18 @@ def conformal_isometry_loss(
     if scale_free:
         return variance / mean.square().clamp_min(torch.finfo(ratio.dtype).tiny)
     return variance
+
+
+def nonnegativity_loss(h: Tensor) -> Tensor:
+    """Not in the paper: the mean share of each pre-activation's squared norm that the ReLU
+    removes, ``mean_i ||min(h_i, 0)||² / ||h_i||²`` over rows ``h (..., N)`` (0 for none).
+
+    0 when every state is non-negative before the NormReLU, so that it only renormalises; a
+    soft form of the non-negativity constraint of Dorrell et al. (ICLR 2023) and Whittington
+    et al. (ICLR 2023), under which single units of an exact path integrator become grid cells.
+    """
+    h = h.reshape(-1, h.shape[-1])
+    if h.shape[0] == 0:
+        return h.sum()
+    total = (h * h).sum(-1).clamp_min(torch.finfo(h.dtype).tiny)
+    return ((torch.clamp(h, max=0.0) ** 2).sum(-1) / total).mean()

@@ -32,11 +32,18 @@ _FLOAT = 4  # bytes per float32
 
 
 def encoder_parameter_shapes(
-    n_units: int, mlp_hidden: int, mlp_layers: int, n_blocks: int = 1
+    n_units: int, mlp_hidden: int, mlp_layers: int, n_blocks: int = 1, transition: str = "mlp"
 ) -> dict[str, tuple[int, ...]]:
     """Names and shapes of an ``SICEncoder``'s tensors (its ``state_dict``): the MLP's Linear
     layers ``2 -> mlp_hidden -> ... -> n_blocks·(n_units/n_blocks)²`` (ReLUs between them)
-    and ``g0_param``."""
+    and ``g0_param``; with the rotation transition, its wavevectors, skew and fixed basis."""
+    if transition == "rotation":
+        return {
+            "rotation.wavevectors": (n_units // 2, 2),
+            "rotation.skew": (n_units, n_units),
+            "rotation.basis0": (n_units, n_units),
+            "g0_param": (n_units,),
+        }
     widths = [2] + [mlp_hidden] * (mlp_layers - 1) + [_head_width(n_units, n_blocks)]
     shapes: dict[str, tuple[int, ...]] = {}
     for i in range(mlp_layers):

@@ -13,9 +13,21 @@ import torch
 from torch import Tensor, nn
 
 from gridnav_agents.sic.memory import device_memory_bytes, encoder_parameter_count, format_bytes
+from gridnav_agents.sic.rotation import RotationTransition
 from gridnav_env._validate import check_count, check_real
 
-__all__ = ["DEAD_STATE_NORM", "NormReLU", "SICEncoder", "block_norm_relu", "norm_relu"]
+__all__ = [
+    "DEAD_STATE_NORM",
+    "TRANSITIONS",
+    "NormReLU",
+    "SICEncoder",
+    "block_norm_relu",
+    "norm_relu",
+]
+
+#: How ``W(v)`` is made: ``"mlp"`` (the paper: an MLP of ``v``) or ``"rotation"``
+#: (:class:`~gridnav_agents.sic.rotation.RotationTransition`, exact path integration built in).
+TRANSITIONS = ("mlp", "rotation")
 
 #: A pre-activation whose ReLU has L2 norm at or below this is "dead" (see :func:`norm_relu`).
 DEAD_STATE_NORM = 1e-12
@@ -161,6 +173,11 @@ class SICEncoder(nn.Module):
         dt: seconds per step of the training velocities (``None``: the paper's unitless steps).
         n_blocks: K, the number of blocks (1: the paper's architecture); divides ``n_units``.
         block_gains: K positive velocity gains, one per block (``None``: all 1).
+        transition: ``"mlp"`` (the paper) or ``"rotation"`` (not in the paper:
+            :class:`~gridnav_agents.sic.rotation.RotationTransition`, ``W(v) = Q R(v) Qᵀ``, a
+            representation of the translation group with learnt wavevectors and basis: exact
+            path integration built in; ``mlp_hidden``, ``mlp_layers``, ``step_scale``'s input
+            scaling and blocks do not apply).
         generator: source of the initial weights (default: a fresh generator seeded with 0).
 
     Shapes: velocities ``(..., 2)`` metres per step (NaN or inf raises ``ValueError``),
@@ -177,9 +194,14 @@ class SICEncoder(nn.Module):
         dt: float | None = None,
         n_blocks: int = 1,
         block_gains: tuple[float, ...] | list[float] | None = None,
+        transition: str = "mlp",
         generator: torch.Generator | None = None,
     ):
         super().__init__()
+        if transition not in TRANSITIONS:
+            raise ValueError(f"transition must be one of {TRANSITIONS}, got {transition!r}")
+        if transition == "rotation" and n_blocks != 1:
+            raise ValueError(f"n_blocks must be 1 with the rotation transition, got {n_blocks!r}")
         n_units = check_count("n_units", n_units)
         mlp_hidden = check_count("mlp_hidden", mlp_hidden)
         mlp_layers = check_count("mlp_layers", mlp_layers)
@@ -214,21 +236,27 @@ class SICEncoder(nn.Module):
         self.step_scale, self.dt = step_scale, dt
         self.n_blocks, self.block_size = n_blocks, n_units // n_blocks
         self.block_gains = tuple(gains)
-        widths = [2] + [self.mlp_hidden] * (mlp_layers - 1) + [self.n_blocks * self.block_size**2]
-        layers: list[nn.Module] = []
-        for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
-            if i > 0:
-                layers.append(nn.ReLU())
-            layers.append(nn.Linear(w_in, w_out))
-        self.mlp = nn.Sequential(*layers)
+        self.transition_kind = transition
+        if transition == "rotation":
+            self.rotation = RotationTransition(n_units)
+        else:
+            widths = [2] + [mlp_hidden] * (mlp_layers - 1) + [self.n_blocks * self.block_size**2]
+            layers: list[nn.Module] = []
+            for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+                if i > 0:
+                    layers.append(nn.ReLU())
+                layers.append(nn.Linear(w_in, w_out))
+            self.mlp = nn.Sequential(*layers)
         self.g0_param = nn.Parameter(torch.empty(self.n_units))
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """PyTorch's default Linear init, drawn from ``generator``; ``g0_param ~ U(0, 1)``."""
         gen = generator if generator is not None else torch.Generator().manual_seed(0)
+        if self.transition_kind == "rotation":
+            self.rotation.reset_parameters(gen)
         with torch.no_grad():
-            for layer in self.mlp:
+            for layer in getattr(self, "mlp", ()):
                 if isinstance(layer, nn.Linear):
                     nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=gen)
                     bound = 1.0 / math.sqrt(layer.in_features)
@@ -245,6 +273,7 @@ class SICEncoder(nn.Module):
             "dt": self.dt,
             "n_blocks": self.n_blocks,
             "block_gains": list(self.block_gains),
+            "transition": self.transition_kind,
         }
 
     def extra_repr(self) -> str:
@@ -262,6 +291,8 @@ class SICEncoder(nn.Module):
     def block_transition(self, velocities: Tensor) -> Tensor:
         """The diagonal blocks of ``W(v)``: ``(..., 2)`` metres per step -> ``(..., K, n, n)``
         with ``n = N / K`` (``K = 1``: ``(..., 1, N, N)``)."""
+        if self.transition_kind == "rotation":
+            return self.rotation(velocities).unsqueeze(-3)
         k, n = self.n_blocks, self.block_size
         x = velocities / self.step_scale
         if all(gain == 1.0 for gain in self.block_gains):
@@ -298,6 +329,29 @@ class SICEncoder(nn.Module):
         out = self._update(self.block_transition(v.to(g.dtype)), g)
         return out.squeeze(0) if unbatched else out
 
+    def preactivations(self, velocities: Tensor, index: Tensor | None, g_prev: Tensor) -> Tensor:
+        """``W(v) g`` before the NormReLU for every transition of a batch: ``(B, T, N)``.
+
+        ``velocities (M, 2)`` with ``index (B, T)`` as in :meth:`forward_indexed` (every
+        velocity used equally often, as in permuted batches), or ``index=None`` and
+        ``velocities (B, T, 2)``; ``g_prev (B, T, N)`` the states the steps start from.
+        """
+        n_traj, n_steps, n = g_prev.shape
+        k, size = self.n_blocks, self.block_size
+        if index is None:
+            mats = self.block_transition(velocities)  # (B, T, K, n, n)
+            g = g_prev.view(n_traj, n_steps, k, size)
+            return torch.einsum("btkmn,btkn->btkm", mats, g).reshape(n_traj, n_steps, n)
+        flat = index.reshape(-1)
+        counts = torch.bincount(flat, minlength=len(velocities))
+        if not bool((counts == counts[0]).all()):
+            raise ValueError("preactivations needs every velocity used equally often")
+        order = torch.argsort(flat, stable=True)
+        mats = self.block_transition(velocities)  # (M, K, n, n)
+        g = g_prev.reshape(-1, n)[order].view(len(velocities), -1, k, size)
+        h = torch.einsum("vkmn,vbkn->vbkm", mats, g).reshape(-1, n)
+        return torch.empty_like(h).index_copy_(0, order, h).view(n_traj, n_steps, n)
+
     def _start(self, g0: Tensor | None, batch: int) -> Tensor:
         if g0 is None:
             return self.initial_state(batch)
@@ -308,18 +362,26 @@ class SICEncoder(nn.Module):
     def forward(self, velocities: Tensor, g0: Tensor | None = None) -> Tensor:
         """States after each step: ``velocities (batch, T, 2)`` -> ``(batch, T, N)``.
 
-        The MLP is evaluated once per sample (``batch·T`` times), one time step at a time. For
-        batches built from few distinct velocities (permutations) use :meth:`forward_indexed`.
+        The MLP is evaluated once per sample (``batch·T`` times): one time step at a time when
+        gradients are recorded, else for chunks of steps at once (at most ~64 MB of matrices).
+        For batches built from few distinct velocities (permutations) use
+        :meth:`forward_indexed`.
         """
         if velocities.dim() != 3 or velocities.shape[-1] != 2:
             raise ValueError(f"velocities must be (batch, T, 2), got {tuple(velocities.shape)}")
         _check_finite("velocities", velocities)
         batch, n_steps, _ = velocities.shape
         g = self._start(g0, batch)
+        chunk = 1
+        if not torch.is_grad_enabled():
+            per_step = batch * self.n_blocks * self.block_size**2 * velocities.element_size()
+            chunk = max(1, min(n_steps, 2**26 // max(per_step, 1)))
         states = []
-        for t in range(n_steps):
-            g = self._update(self.block_transition(velocities[:, t]), g)
-            states.append(g)
+        for t0 in range(0, n_steps, chunk):
+            mats = self.block_transition(velocities[:, t0 : t0 + chunk])  # (batch, c, K, n, n)
+            for t in range(mats.shape[1]):
+                g = self._update(mats[:, t], g)
+                states.append(g)
         return torch.stack(states, dim=1) if states else g.new_zeros(batch, 0, self.n_units)
 
     def forward_indexed(

@@ -32,7 +32,12 @@ from tqdm.auto import tqdm
 
 from gridnav_agents.sic import checkpoint as ckpt_io
 from gridnav_agents.sic.config import SICConfig
-from gridnav_agents.sic.losses import capacity_loss, conformal_isometry_loss, pairwise_losses
+from gridnav_agents.sic.losses import (
+    capacity_loss,
+    conformal_isometry_loss,
+    nonnegativity_loss,
+    pairwise_losses,
+)
 from gridnav_agents.sic.memory import describe_need, device_memory_bytes, training_memory
 from gridnav_agents.sic.model import SICEncoder
 from gridnav_agents.sic.rundir import (
@@ -61,7 +66,7 @@ __all__ = [
     "train",
 ]
 
-LOSS_NAMES = ("separation", "invariance", "capacity", "conformal_isometry")
+LOSS_NAMES = ("separation", "invariance", "capacity", "conformal_isometry", "nonnegativity")
 
 
 class NonFiniteLossError(RuntimeError):
@@ -97,8 +102,11 @@ def build_encoder(config: SICConfig, generator: torch.Generator | None = None) -
         dt=config.dt,
         n_blocks=config.n_blocks,
         block_gains=config.block_gains,
+        transition=config.transition,
         generator=generator,
     )
+    if config.transition != "mlp":
+        return model
     last, n, size = model.mlp[-1], config.n_units, model.block_size
     with torch.no_grad():
         if config.init_gain_spread != 1:  # unit i's row of its block is outputs i·n .. i·n + n - 1
@@ -205,12 +213,18 @@ def compute_losses(
     loss = config.lambda_inv * inv + config.lambda_cap * cap + config.lambda_coniso * coniso
     if config.lambda_sep > 0:
         loss = loss + config.lambda_sep * sep
+    nonneg = None
+    if config.lambda_nonneg > 0:
+        perms = None if batch.perms is None else torch.as_tensor(batch.perms, device=v.device)
+        nonneg = nonnegativity_loss(model.preactivations(v, perms, g_prev))
+        loss = loss + config.lambda_nonneg * nonneg
     return {
         "loss": loss,
         "separation": sep if config.lambda_sep > 0 else None,
         "invariance": inv,
         "capacity": cap,
         "conformal_isometry": coniso,
+        "nonnegativity": nonneg,
     }
 
 
@@ -230,7 +244,7 @@ def _sic_losses(
 def _sic_postfix(mean: dict[str, float]) -> dict[str, str]:
     short = {"separation": "sep", "invariance": "inv", "capacity": "cap"}
     short["conformal_isometry"] = "coniso"
-    return {short[k]: f"{mean[k]:.3g}" for k in LOSS_NAMES}
+    return {name: f"{mean[k]:.3g}" for k, name in short.items()}
 
 
 @dataclass(frozen=True)
@@ -297,6 +311,7 @@ def train(
     resume: bool = False,
     progress: bool = True,
     stop_after: int | None = None,
+    max_seconds: float | None = None,
 ) -> dict[str, Any]:
     """Pretrain an encoder with the objective of ``config`` (:func:`objective_for`: an
     ``SICConfig`` or a ``SupervisedConfig``); returns a summary dict.
@@ -316,6 +331,8 @@ def train(
             left untouched, without taking the lock.
         progress: show a tqdm bar with the losses.
         stop_after: stop (with a checkpoint) after this many optimizer steps in this call.
+        max_seconds: stop (with a checkpoint) before the first step that would start once the
+            run's training time, summed over resumptions, has reached this many seconds.
 
     Raises:
         RunLockedError: another writer holds ``out_dir`` (an ``OSError``; the message names
@@ -326,6 +343,7 @@ def train(
         NonFiniteLossError: ``max_bad_steps`` consecutive non-finite steps; the checkpoints on
             disk are those of the last good state.
     """
+    _check_max_seconds(max_seconds)
     out = Path(out_dir)
     objective = objective_for(config)
     device = resolve_device(config.device)
@@ -410,7 +428,7 @@ def train(
         writer.abandon()
         raise
 
-    interrupted = False
+    interrupted = out_of_time = False
     old_handler = None
     bar = None
     try:
@@ -431,6 +449,9 @@ def train(
         with open(metrics_path, "a") as metrics:
             while state["step"] < config.n_steps and not interrupted:
                 if stop_after is not None and done >= stop_after:
+                    break
+                if max_seconds is not None and time.perf_counter() - t_start >= max_seconds:
+                    out_of_time = True
                     break
                 if state["step"] == getattr(config, "curriculum_step", None):  # new batches
                     _restart_records(scheduler, state)
@@ -496,7 +517,8 @@ def train(
                 bar.update(1)
                 if step % config.checkpoint_every == 0 or step == config.n_steps:
                     _checkpoint(state, save)
-            if done and (interrupted or (stop_after is not None and done >= stop_after)):
+            stopped = interrupted or out_of_time
+            if done and (stopped or (stop_after is not None and done >= stop_after)):
                 _checkpoint(state, save)
     finally:
         if bar is not None:
@@ -511,8 +533,17 @@ def train(
         "best_loss": _finite_or_none(state["best"]),
         "bad_steps": state["bad_total"],
         "interrupted": interrupted,
+        "out_of_time": out_of_time,
         "elapsed_s": round(state["elapsed_s"], 3),
     }
+
+
+def _check_max_seconds(max_seconds: float | None) -> None:
+    if max_seconds is None:
+        return
+    ok = isinstance(max_seconds, (int, float)) and not isinstance(max_seconds, bool)
+    if not ok or not math.isfinite(max_seconds) or max_seconds <= 0:
+        raise ValueError(f"max_seconds must be a positive number of seconds, got {max_seconds!r}")
 
 
 def _warmed_up_step(optimizer: torch.optim.Optimizer, step: int, warmup: int) -> None:
