@@ -30,7 +30,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def evaluate(run_dir: Path, box: float, seed: int, samples_per_m2: float) -> dict:
-    """frac_grid, n_active, modules and decoding error of the run's last checkpoint."""
+    """frac_grid, n_active, modules and decoding error of the run's last checkpoint; for a
+    supervised run also ``training_box``: its gridness on trajectories like its training
+    batches, as Sorscher et al. evaluate it (``supervised.evaluate.training_box_gridness``)."""
     import numpy as np
 
     from gridnav_agents.analysis import analyze
@@ -49,6 +51,14 @@ def evaluate(run_dir: Path, box: float, seed: int, samples_per_m2: float) -> dic
     )
     b = rep["boxes"][f"{box:g}"]
     g = np.array([np.nan if x is None else x for x in b["gridness"]], dtype=float)
+    extra = {}
+    if getattr(encoder, "kind", "sic") == "supervised":
+        from gridnav_agents.sic.rundir import stored_config
+        from gridnav_agents.supervised.evaluate import training_box_gridness
+
+        tb = training_box_gridness(encoder, stored_config(run_dir), np.random.default_rng(seed))
+        keys = ("n_active", "frac_grid", "gridness_median", "gridness_max")
+        extra["training_box"] = {k: tb[k] for k in keys}
     return {
         "n_active": b["n_active"],
         "frac_grid": b["frac_grid"],
@@ -59,6 +69,7 @@ def evaluate(run_dir: Path, box: float, seed: int, samples_per_m2: float) -> dic
         "n_independent_modules": b["n_independent_modules"],
         "spacings_m": [m["spacing_m"] for m in b["modules"]],
         "decoding_error_m": b["decoding_error_m"],
+        **extra,
         "eval_s": round(time.perf_counter() - t0, 1),
     }
 
@@ -146,6 +157,11 @@ def main(argv: list[str] | None = None) -> int:
             (p["train_s"] for p in curve if p.get("frac_grid", 0) >= 0.5), None
         ),
     }
+    if any("training_box" in p for p in curve):
+        result["first_training_box_frac_grid_ge_0.3_s"] = next(
+            (p["train_s"] for p in curve if p.get("training_box", {}).get("frac_grid", 0) >= 0.3),
+            None,
+        )
     print(json.dumps(result, indent=1))
     return 0
 

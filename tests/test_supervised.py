@@ -273,3 +273,38 @@ def test_homing_and_viz_take_a_supervised_encoder():
     assert obs.shape == (17,) and np.all(np.isfinite(obs))
     source = EncoderSource(enc)
     assert source.n_units == 16
+
+
+class _PositionCode(torch.nn.Module):
+    """A perfect path integrator whose units fire as functions of position: grid cells
+    (``kind="grid"``) or fixed noise across position (``kind="noise"``)."""
+
+    def __init__(self, kind: str):
+        super().__init__()
+        self.kind = kind
+
+    def start_state(self, start):
+        return start.double()
+
+    def forward(self, vel, g0):
+        from gridnav_agents.analysis.synthetic import grid_rate
+
+        pos = (g0[:, None] + torch.cumsum(vel.double(), dim=1)).numpy()
+        if self.kind == "grid":
+            rates = [grid_rate(pos, 0.6, 15 * i, (0.1 * i, 0.0)) for i in range(6)]
+        else:
+            cells = np.floor(pos / 0.05).astype(int) @ np.array([7919, 104729])
+            rates = [np.random.default_rng(i).random(200_000)[cells % 200_000] for i in range(6)]
+        return torch.as_tensor(np.stack(rates, axis=-1))
+
+
+def test_training_box_gridness_finds_grid_cells_on_start_encoded_trajectories():
+    from gridnav_agents.supervised.evaluate import start_encoded_activity, training_box_gridness
+
+    config = TINY.with_overrides(["box_size=2.2", "batch_size=200", "seq_len=20"])
+    act, pos = start_encoded_activity(_PositionCode("grid"), config, 2, np.random.default_rng(0))
+    assert act.shape == (8000, 6) and pos.shape == (8000, 2) and np.abs(pos).max() <= 1.1
+    grid = training_box_gridness(_PositionCode("grid"), config, np.random.default_rng(0), 10)
+    assert grid["n_active"] == 6 and grid["frac_grid"] == 1.0 and grid["gridness_median"] > 0.8
+    noise = training_box_gridness(_PositionCode("noise"), config, np.random.default_rng(0), 10)
+    assert noise["n_active"] == 6 and noise["frac_grid"] == 0.0
