@@ -198,17 +198,18 @@ def supervised_memory(config: SupervisedConfig) -> dict[str, tuple[tuple[str, ..
 
 
 #: ``supervised-paper``: Sorscher et al.'s settings (4096 units, 100,000 steps; a GPU's work).
-#: ``supervised``: their recipe on one CPU core, three changes for speed: 512 units (the
+#: ``supervised``: their recipe on one CPU core, with three changes for speed: 512 units (the
 #: recurrent and readout products cost ~N², 1/64 and 1/8 of theirs), ``lr`` 1e-3 and
-#: ``start_init_gain`` 512 (with 512 units, theirs leaves the network near silent: the
-#: cross-entropy had moved 2 % of the way to its floor after 950 steps at lr 1e-3, and not at
-#: all after 1,000 steps with their lr and L2 penalty; docs/results.md, "Generalisation to
-#: larger boxes", gives what it grows). ``supervised-smoke``: seconds, to check a setup; it grows
-#: no grid cells.
+#: ``start_init_gain`` 512. With 512 units their init leaves the network near silent: the
+#: cross-entropy stayed at log 512 for 600 steps at their lr 1e-4 and for 1,000 at lr 1e-3 (the
+#: L2 penalty first decays the recurrent weights to ~0); the start-map gain is what let it
+#: learn within minutes (docs/probes/supervised.md). 3,000 steps: ~16 min at 0.32 s a step on
+#: an idle core. docs/results.md ("Generalisation to larger boxes") gives what it grows.
+#: ``supervised-smoke``: seconds, to check a setup; it grows no grid cells.
 SUPERVISED_PRESETS: dict[str, SupervisedConfig] = {
     "supervised-paper": SupervisedConfig(),
     "supervised": SupervisedConfig(
-        n_units=512, start_init_gain=512, lr=1e-3, n_steps=10_000, checkpoint_every=500
+        n_units=512, start_init_gain=512, lr=1e-3, n_steps=3_000, checkpoint_every=500
     ),
     "supervised-smoke": SupervisedConfig(
         n_units=32, n_place=32, batch_size=16, n_steps=30, log_every=5, checkpoint_every=10
