@@ -24,8 +24,14 @@ ARCHITECTURES = ("rnn", "sic")
 @dataclass(frozen=True)
 class SupervisedConfig(ConfigFields):
     """Everything that defines a supervised pretraining run (defaults: Sorscher et al.'s code,
-    github.com/ganguli-lab/grid-pattern-formation, ``main.py``, ``model.py``,
-    ``place_cells.py``, ``trainer.py``).
+    github.com/ganguli-lab/grid-pattern-formation at commit 401dd6b: ``main.py`` lines 20-63,
+    the options ``n_epochs`` 100, ``n_steps`` 1000, ``batch_size`` 200, ``sequence_length``
+    20, ``learning_rate`` 1e-4, ``Np`` 512, ``Ng`` 4096, ``place_cell_rf`` 0.12,
+    ``surround_scale`` 2, ``RNN_type`` RNN, ``activation`` relu, ``weight_decay`` 1e-4,
+    ``DoG`` True, ``periodic`` False, ``box_width`` 2.2; ``model.py`` lines 14-20, the
+    bias-free start encoder, RNN and readout, and lines 70-73, the cross-entropy plus
+    ``weight_decay`` times the squared recurrent weights; ``place_cells.py`` lines 22-58, the
+    uniform centres and softmax-normalised DoG; ``trainer.py`` line 15, Adam).
 
     Model: ``architecture`` ``"rnn"`` (theirs: ``g_t = ReLU(W_in v_t + W_rec g_{t-1})``, no
     biases) or ``"sic"`` (the SIC encoder's recurrence with ``mlp_hidden``, ``mlp_layers`` and
@@ -200,11 +206,11 @@ def supervised_memory(config: SupervisedConfig) -> dict[str, tuple[tuple[str, ..
 #: ``supervised-paper``: Sorscher et al.'s settings (4096 units, 100,000 steps; a GPU's work).
 #: ``supervised``: their recipe on one CPU core, with three changes for speed: 512 units (the
 #: recurrent and readout products cost ~N², 1/64 and 1/8 of theirs), ``lr`` 1e-3 and
-#: ``start_init_gain`` 512. With 512 units their init leaves the network near silent: the
-#: cross-entropy stayed at log 512 for 600 steps at their lr 1e-4 and for 1,000 at lr 1e-3 (the
-#: L2 penalty first decays the recurrent weights to ~0); the start-map gain is what let it
-#: learn within minutes (docs/probes/supervised.md). 3,000 steps: ~16 min at 0.32 s a step on
-#: an idle core. docs/results.md ("Generalisation to larger boxes") gives what it grows.
+#: ``start_init_gain`` 512. With 512 units and their init the network starts near silent and
+#: the L2 penalty decays the recurrent weights before the readout finds a signal, at their lr
+#: and at 1e-3; the start-map gain is what lets it learn within minutes
+#: (docs/probes/supervised.md). 3,000 steps, about 16 min on an idle core.
+#: docs/results.md ("Generalisation to larger boxes") gives what it grows.
 #: ``supervised-smoke``: seconds, to check a setup; it grows no grid cells.
 SUPERVISED_PRESETS: dict[str, SupervisedConfig] = {
     "supervised-paper": SupervisedConfig(),
