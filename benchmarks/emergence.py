@@ -32,7 +32,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 def evaluate(run_dir: Path, boxes: list[float], seed: int, samples_per_m2: float) -> dict:
     """frac_grid (both gridness conventions), n_active, modules and decoding error (with its
     chance level) of the run's last checkpoint in the first box; the other boxes' figures under
-    ``"box_<L>"``."""
+    ``"box_<L>"``; for a supervised run also ``training_box``: its gridness on trajectories like
+    its training batches, as Sorscher et al. evaluate it
+    (``supervised.evaluate.training_box_gridness``)."""
     import numpy as np
 
     from gridnav_agents.analysis import analyze
@@ -73,6 +75,13 @@ def evaluate(run_dir: Path, boxes: list[float], seed: int, samples_per_m2: float
             out.update(point)
         else:
             out[f"box_{box:g}"] = point
+    if getattr(encoder, "kind", "sic") == "supervised":
+        from gridnav_agents.sic.rundir import stored_config
+        from gridnav_agents.supervised.evaluate import training_box_gridness
+
+        tb = training_box_gridness(encoder, stored_config(run_dir), np.random.default_rng(seed))
+        keys = ("n_active", "frac_grid", "gridness_median", "gridness_max")
+        out["training_box"] = {k: tb[k] for k in keys}
     out["eval_s"] = round(time.perf_counter() - t0, 1)
     return out
 
@@ -92,7 +101,9 @@ def targets_met(point: dict, boxes: list[float]) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="cpu", help="SICConfig preset (default cpu)")
+    parser.add_argument(
+        "--preset", default="cpu", help="SIC or supervised preset (default cpu; e.g. supervised)"
+    )
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides")
     parser.add_argument(
         "--minutes",
@@ -122,19 +133,22 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from gridnav_agents.sic import checkpoint as ckpt_io
-    from gridnav_agents.sic.config import PRESETS, SICConfig
+    from gridnav_agents.sic.config import PRESETS
     from gridnav_agents.sic.extensions import extensions
+    from gridnav_agents.sic.rundir import config_from_dict
     from gridnav_agents.sic.train import train
+    from gridnav_agents.supervised.config import SUPERVISED_PRESETS
 
     torch.set_num_threads(args.threads)
-    if args.preset not in PRESETS:
-        parser.error(f"unknown preset {args.preset!r}; choose from {sorted(PRESETS)}")
+    presets = {**PRESETS, **SUPERVISED_PRESETS}
+    if args.preset not in presets:
+        parser.error(f"unknown preset {args.preset!r}; choose from {sorted(presets)}")
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="gridnav_emergence_"))
-    config, elapsed, step = PRESETS[args.preset], 0.0, 0
+    config, elapsed, step = presets[args.preset], 0.0, 0
     resume = args.resume
     if resume and (out / ckpt_io.LAST).exists():  # the stored run's config and clock
         meta = ckpt_io.load_checkpoint(out / ckpt_io.LAST, tensors="model").meta
-        config = SICConfig.from_dict(meta["config"])
+        config = config_from_dict(meta["config"])
         elapsed, step = meta["train_state"]["elapsed_s"], meta["train_state"]["step"]
     config = config.with_overrides(args.set)
     budget = 60.0 * args.minutes
@@ -178,6 +192,11 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "first_targets_met_s": next((p["train_s"] for p in curve if p.get("targets_met")), None),
     }
+    if any("training_box" in p for p in curve):
+        result["first_training_box_frac_grid_ge_0.3_s"] = next(
+            (p["train_s"] for p in curve if p.get("training_box", {}).get("frac_grid", 0) >= 0.3),
+            None,
+        )
     print(json.dumps(result, indent=1))
     return 0
 

@@ -45,12 +45,19 @@ __all__ = [
 
 # ---------------------------------------------------------------------- encoders and envs
 def random_encoder(like: Any = None, seed: int = 0):
-    """A randomly initialised ``SICEncoder`` with the shape and ``step_scale`` of ``like``
-    (default: the default ``SICEncoder``), weights drawn from ``torch.Generator(seed)``."""
+    """A randomly initialised encoder of the class, shape and ``step_scale`` of ``like``
+    (default: the default ``SICEncoder``; a ``SupervisedEncoder`` keeps its place-cell
+    centres), weights drawn from ``torch.Generator(seed)``."""
     from gridnav_agents.sic import SICEncoder
 
+    generator = torch.Generator().manual_seed(seed)
+    if getattr(like, "kind", "sic") == "supervised":
+        from gridnav_agents.supervised.model import SupervisedEncoder
+
+        args = {k: v for k, v in like.config().items() if k != "n_place"}
+        return SupervisedEncoder(like.centres, **args, generator=generator).eval()
     config = like.config() if like is not None else SICEncoder().config()
-    return SICEncoder(**config, generator=torch.Generator().manual_seed(seed)).eval()
+    return SICEncoder(**config, generator=generator).eval()
 
 
 def resolve_encoder(spec: Any, seed: int = 0, like: Any = None):

@@ -4,7 +4,9 @@ One file holds everything needed to resume exactly or to rebuild the encoder:
 
 * tensors ``model.<name>`` (encoder parameters), ``optim.<i>.<key>`` (AdamW state of parameter
   ``i``), ``rng.torch`` (the torch generator state, uint8);
-* string metadata (JSON): ``format``, ``encoder`` (constructor arguments), ``config``
+* string metadata (JSON): ``format``, ``encoder_kind`` (``"sic"``, or ``"supervised"`` for a
+  :class:`~gridnav_agents.supervised.model.SupervisedEncoder`; absent means ``"sic"``),
+  ``encoder`` (constructor arguments), ``config``
   (``SICConfig``), ``step``, ``optim_groups``, ``scheduler``, ``rng_numpy`` (the numpy
   ``bit_generator.state``) and ``train_state`` (loop counters).
 
@@ -73,7 +75,7 @@ def _atomic_write_json(path: Path, obj: Any) -> None:
 
 def save_checkpoint(
     path: str | os.PathLike,
-    model: SICEncoder,
+    model: torch.nn.Module,
     optimizer: torch.optim.Optimizer | None = None,
     scheduler: Any | None = None,
     *,
@@ -88,7 +90,12 @@ def save_checkpoint(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {f"model.{k}": v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    meta: dict[str, Any] = {"format": FORMAT, "encoder": model.config(), "step": step}
+    meta: dict[str, Any] = {
+        "format": FORMAT,
+        "encoder_kind": getattr(model, "kind", "sic"),
+        "encoder": model.config(),
+        "step": step,
+    }
     if optimizer is not None:
         sd = optimizer.state_dict()
         for i, state in sd["state"].items():
@@ -173,8 +180,30 @@ def load_checkpoint(path: str | os.PathLike, tensors: str = "all") -> Checkpoint
     return Checkpoint(path, data, meta, shapes)
 
 
-def encoder_from_checkpoint(ckpt: Checkpoint) -> SICEncoder:
-    """Rebuild the encoder stored in ``ckpt`` (train mode, CPU).
+def check_model_shapes(
+    ckpt: Checkpoint, expected: dict[str, tuple[int, ...]], sizes: dict[str, Any]
+) -> None:
+    """``CheckpointError`` unless the file's ``model.*`` tensors are exactly ``expected``
+    (names and shapes), the shapes the encoder description ``sizes`` needs."""
+    shapes = {k[6:]: v for k, v in ckpt.shapes.items() if k.startswith("model.")}
+    missing, unexpected = set(expected) - set(shapes), set(shapes) - set(expected)
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{ckpt.path}: encoder tensors do not match its description "
+            f"(missing {sorted(missing)}, unexpected {sorted(unexpected)})"
+        )
+    for k, shape in expected.items():
+        if shapes[k] != shape:
+            described = ", ".join(f"{name}={value}" for name, value in sizes.items())
+            raise CheckpointError(
+                f"{ckpt.path}: tensor model.{k} has shape {shapes[k]}, but the encoder "
+                f"description ({described}) needs shape {shape}"
+            )
+
+
+def encoder_from_checkpoint(ckpt: Checkpoint) -> Any:
+    """Rebuild the encoder stored in ``ckpt`` (train mode, CPU): an :class:`SICEncoder`, or
+    a ``SupervisedEncoder`` when its ``encoder_kind`` is ``"supervised"``.
 
     The encoder's description in the metadata is checked against the shapes of the tensors
     in the file's header before the encoder is built, so a checkpoint cannot make it allocate
@@ -183,6 +212,13 @@ def encoder_from_checkpoint(ckpt: Checkpoint) -> SICEncoder:
     desc = ckpt.meta.get("encoder")
     if not isinstance(desc, dict):
         raise CheckpointError(f"{ckpt.path}: no encoder description in the metadata")
+    kind = ckpt.meta.get("encoder_kind", "sic")
+    if kind == "supervised":
+        from gridnav_agents.supervised.model import supervised_encoder_from_checkpoint
+
+        return supervised_encoder_from_checkpoint(ckpt)
+    if kind != "sic":
+        raise CheckpointError(f"{ckpt.path}: unknown encoder_kind {kind!r}")
     shapes = {k[6:]: v for k, v in ckpt.shapes.items() if k.startswith("model.")}
     sizes = {k: desc.get(k) for k in ("n_units", "mlp_hidden", "mlp_layers")}
     sizes["n_blocks"] = desc.get("n_blocks", 1)
@@ -197,19 +233,7 @@ def encoder_from_checkpoint(ckpt: Checkpoint) -> SICEncoder:
     if transition not in TRANSITIONS:
         raise CheckpointError(f"{ckpt.path}: unknown transition {transition!r}")
     expected = encoder_parameter_shapes(**sizes, transition=transition)
-    missing, unexpected = set(expected) - set(shapes), set(shapes) - set(expected)
-    if missing or unexpected:
-        raise CheckpointError(
-            f"{ckpt.path}: encoder tensors do not match its description "
-            f"(missing {sorted(missing)}, unexpected {sorted(unexpected)})"
-        )
-    for k, shape in expected.items():
-        if shapes[k] != shape:
-            described = ", ".join(f"{name}={value}" for name, value in sizes.items())
-            raise CheckpointError(
-                f"{ckpt.path}: tensor model.{k} has shape {shapes[k]}, but the encoder "
-                f"description ({described}) needs shape {shape}"
-            )
+    check_model_shapes(ckpt, expected, sizes)
     try:
         model = SICEncoder(**desc)
     except (TypeError, ValueError) as exc:
@@ -222,9 +246,10 @@ def load_encoder(
     path_or_run_dir: str | os.PathLike = "pretrained",
     which: str = "last",
     device: str | torch.device = "cpu",
-) -> SICEncoder:
-    """A ready :class:`SICEncoder` in eval mode, from a checkpoint file, a run directory
-    (``which`` = ``"last"`` or ``"best"``) or ``"pretrained"``.
+) -> Any:
+    """A ready encoder in eval mode (an :class:`SICEncoder`, or a ``SupervisedEncoder`` from a
+    supervised run), from a checkpoint file, a run directory (``which`` = ``"last"`` or
+    ``"best"``) or ``"pretrained"``.
 
     Raises ``FileNotFoundError`` for a missing file and :class:`CheckpointError` (a
     ``ValueError``) for a truncated, corrupt or mismatched one.

@@ -1,5 +1,6 @@
 """``gridnav pretrain``: arguments and entry point (torch is imported only inside
-:func:`pretrain_main`)."""
+:func:`pretrain_main`). ``--objective`` chooses SIC (default) or supervised place-cell
+prediction (:mod:`gridnav_agents.supervised`); both write the same run directory."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ import sys
 from pathlib import Path
 
 from gridnav_agents.sic.config import PRESETS
+from gridnav_agents.supervised.config import SUPERVISED_PRESETS
+
+#: The presets of each objective, and the one used when ``--preset`` is not given.
+OBJECTIVE_PRESETS = {"sic": PRESETS, "supervised": SUPERVISED_PRESETS}
+DEFAULT_PRESET = {"sic": "quick", "supervised": "supervised"}
 
 __all__ = ["add_overrides_argument", "add_pretrain_arguments", "pretrain_main"]
 
@@ -16,12 +22,21 @@ __all__ = ["add_overrides_argument", "add_pretrain_arguments", "pretrain_main"]
 def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``gridnav pretrain``."""
     parser.add_argument(
-        "--preset",
-        choices=sorted(PRESETS),
+        "--objective",
+        choices=sorted(OBJECTIVE_PRESETS),
         default=None,
-        help="paper (Table 1), cpu (grid cells on one core), quick (the cpu recipe, ~5 min) "
-        "or smoke (seconds; checks a setup, grows no grid cells). Default: quick; with "
-        "--resume: the stored run",
+        help="sic (self-supervised, the default) or supervised (an RNN trained to predict "
+        "place cells, Sorscher et al.); default: the preset's objective",
+    )
+    parser.add_argument(
+        "--preset",
+        choices=sorted({**PRESETS, **SUPERVISED_PRESETS}),
+        default=None,
+        help="SIC: paper (Table 1), cpu (grid cells on one core), quick (the cpu recipe, "
+        "~5 min) or smoke (seconds; checks a setup, grows no grid cells); supervised: "
+        "supervised-paper (Sorscher et al.'s settings), supervised (their recipe on one core) "
+        "or supervised-smoke. Default: quick, or supervised with --objective supervised; "
+        "with --resume: the stored run",
     )
     add_overrides_argument(parser)
     parser.add_argument("--out", required=True, help="run directory")
@@ -52,8 +67,24 @@ def pretrain_main(args: argparse.Namespace) -> int:
     from gridnav_agents.sic.train import NonFiniteLossError, train
 
     out = Path(args.out)
+    objective = getattr(args, "objective", None)
+    if args.preset is not None:
+        owner = "supervised" if args.preset in SUPERVISED_PRESETS else "sic"
+        if objective is not None and objective != owner:
+            raise ValueError(
+                f"preset {args.preset!r} is a {owner} preset, not one of --objective "
+                f"{objective}'s ({', '.join(sorted(OBJECTIVE_PRESETS[objective]))})"
+            )
+        objective = owner
     stored = stored_config(out) if args.resume and args.preset is None else None
-    config = stored if stored is not None else PRESETS[args.preset or "quick"]
+    if stored is not None:
+        held = "sic" if type(stored).__name__ == "SICConfig" else "supervised"
+        if objective is not None and objective != held:
+            raise ValueError(f"{out} holds a {held} run, not a {objective} one")
+        config = stored
+    else:
+        objective = objective or "sic"
+        config = OBJECTIVE_PRESETS[objective][args.preset or DEFAULT_PRESET[objective]]
     config = config.with_overrides(args.overrides)
     if args.device is not None:
         config = config.with_overrides([f"device={args.device}"])

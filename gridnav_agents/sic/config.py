@@ -1,4 +1,5 @@
-"""Hyperparameters of SIC pretraining: one frozen, validated dataclass and two presets."""
+"""Hyperparameters of SIC pretraining: one frozen, validated dataclass and its presets, and
+the field handling every pretraining configuration shares (:class:`ConfigFields`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from gridnav_agents.sic.memory import MAX_TRAINING_BYTES, describe_need, training_memory
 
-__all__ = ["PRESETS", "RESUMABLE_FIELDS", "SICConfig"]
+__all__ = ["PRESETS", "RESUMABLE_FIELDS", "ConfigFields", "SICConfig"]
 
 #: Fields that may differ between a run and its resumption (they do not change the trajectory).
 RESUMABLE_FIELDS = frozenset({"n_steps", "device", "checkpoint_every"})
@@ -26,8 +27,87 @@ _FLOAT_MAX = 1e6  # beyond any useful value; keeps squares and sums finite in fl
 _SMOOTH_DT_BOUND = 0.16
 
 
+class ConfigFields:
+    """Field handling shared by gridnav's frozen configuration dataclasses: type coercion at
+    construction, magnitude limits, JSON dicts, ``key=value`` overrides and differences."""
+
+    def _coerce_fields(self) -> None:
+        """Coerce every field to its annotated type (``ValueError`` naming the field)."""
+        hints = _hints(type(self))
+        for f in _fields(type(self)):
+            value = getattr(self, f.name)
+            object.__setattr__(self, f.name, _coerce(f.name, value, hints[f.name]))
+
+    def _check_magnitudes(self) -> None:
+        """``ValueError`` for an integer above 2**63 - 1 (``seed`` excepted) or a float above
+        1e6 in magnitude."""
+        hints = _hints(type(self))
+        for f in _fields(type(self)):
+            value, base = getattr(self, f.name), _base(hints[f.name])[0]
+            if base is int and value is not None and value > _INT_MAX and f.name != "seed":
+                raise ValueError(f"{f.name} must be at most 2**63 - 1, got {value!r}")
+            if base is float and value is not None and abs(value) > _FLOAT_MAX:
+                raise ValueError(f"{f.name} must be at most {_FLOAT_MAX:g}, got {value!r}")
+
+    def _check_shared(self) -> None:
+        """``ValueError`` naming the field unless ``seed`` fits 64 bits, ``plateau_factor`` is
+        in (0, 1), ``smooth_dt`` is below 0.16 s and ``device`` is auto, cpu, cuda or cuda:N
+        (fields every pretraining configuration has)."""
+        if not 0 <= self.seed < 2**64:
+            raise ValueError(f"seed must be in [0, 2**64 - 1] (64 bits), got {self.seed!r}")
+        factor = self.plateau_factor
+        if not 0 < factor < 1:
+            raise ValueError(f"plateau_factor must be in (0, 1), got {factor!r}")
+        if self.smooth_dt >= _SMOOTH_DT_BOUND:
+            raise ValueError(
+                f"smooth_dt must be below {_SMOOTH_DT_BOUND:g} s (twice SmoothMotion's "
+                f"rotational velocity coherence time; its updates diverge beyond), got "
+                f"{self.smooth_dt!r}"
+            )
+        dev = self.device
+        if not (dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())):
+            raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {dev!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable field values."""
+        return {f.name: getattr(self, f.name) for f in _fields(type(self))}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Any:
+        """Build from :meth:`to_dict` output; unknown keys are an error, missing keys default."""
+        unknown = set(values) - {f.name for f in _fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} field(s): {', '.join(sorted(unknown))}")
+        return cls(**values)
+
+    def with_overrides(self, assignments: Iterable[str]) -> Any:
+        """A copy with ``"key=value"`` strings applied, values parsed by the field's type.
+
+        ``None``/``none`` sets an optional field to ``None``; booleans accept
+        true/false/1/0/yes/no; integers accept ``2e6``-style values when integral.
+        """
+        hints, names = _hints(type(self)), {f.name for f in _fields(type(self))}
+        changes: dict[str, Any] = {}
+        for item in assignments:
+            key, sep, text = item.partition("=")
+            key = key.strip()
+            if not sep:
+                raise ValueError(f"override {item!r} is not of the form key=value")
+            if key not in names:
+                raise ValueError(
+                    f"unknown {type(self).__name__} field {key!r} in override {item!r}"
+                )
+            changes[key] = _parse(key, text.strip(), hints[key])
+        return dataclasses.replace(self, **changes)
+
+    def diff(self, other: Any) -> list[str]:
+        """Names of the fields whose values differ."""
+        names = [f.name for f in _fields(type(self))]
+        return [n for n in names if getattr(self, n) != getattr(other, n)]
+
+
 @dataclass(frozen=True)
-class SICConfig:
+class SICConfig(ConfigFields):
     """Everything that defines a pretraining run (defaults: the paper's Table 1).
 
     Model: ``n_units`` (N, 128), ``mlp_hidden`` (not in the paper: 128, the same width as the
@@ -174,10 +254,7 @@ class SICConfig:
     checkpoint_every: int = 10_000
 
     def __post_init__(self) -> None:
-        hints = _hints()
-        for f in _fields():
-            value = getattr(self, f.name)
-            object.__setattr__(self, f.name, _coerce(f.name, value, hints[f.name]))
+        self._coerce_fields()
         pos_int = [
             "n_units",
             "n_blocks",
@@ -289,8 +366,6 @@ class SICConfig:
             if not math.isfinite(v) or v < 0 or (name in pos and v == 0):
                 kind = "positive" if name in pos else "non-negative"
                 raise ValueError(f"{name} must be a finite {kind} number, got {v!r}")
-        if not 0 < self.plateau_factor < 1:
-            raise ValueError(f"plateau_factor must be in (0, 1), got {self.plateau_factor!r}")
         if self.velocity not in _VELOCITIES:
             raise ValueError(f"velocity must be one of {_VELOCITIES}, got {self.velocity!r}")
         if not (math.isfinite(self.step_scale_spread) and self.step_scale_spread >= 1):
@@ -309,28 +384,13 @@ class SICConfig:
             )
         if self.pair_subsample is not None and self.pair_subsample < 2:
             raise ValueError(f"pair_subsample must be >= 2 or None, got {self.pair_subsample!r}")
-        if not 0 <= self.seed < 2**64:
-            raise ValueError(f"seed must be in [0, 2**64 - 1] (64 bits), got {self.seed!r}")
-        for f in _fields():
-            value, base = getattr(self, f.name), _base(hints[f.name])[0]
-            if base is int and value is not None and value > _INT_MAX and f.name != "seed":
-                raise ValueError(f"{f.name} must be at most 2**63 - 1, got {value!r}")
-            if base is float and value is not None and abs(value) > _FLOAT_MAX:
-                raise ValueError(f"{f.name} must be at most {_FLOAT_MAX:g}, got {value!r}")
+        self._check_magnitudes()
         if self.max_step * self.step_scale_spread > _FLOAT_MAX:
             raise ValueError(
                 f"max_step · step_scale_spread (the longest step) must be at most {_FLOAT_MAX:g} m,"
                 f" got max_step {self.max_step!r}, step_scale_spread {self.step_scale_spread!r}"
             )
-        if self.smooth_dt >= _SMOOTH_DT_BOUND:
-            raise ValueError(
-                f"smooth_dt must be below {_SMOOTH_DT_BOUND:g} s (twice SmoothMotion's "
-                f"rotational velocity coherence time; its updates diverge beyond), got "
-                f"{self.smooth_dt!r}"
-            )
-        dev = self.device
-        if not (dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())):
-            raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {dev!r}")
+        self._check_shared()
         if self.lambda_sep == self.lambda_inv == self.lambda_cap == self.lambda_coniso == 0:
             raise ValueError("lambda_sep, lambda_inv, lambda_cap, lambda_coniso are all 0")
         parts = training_memory(self)
@@ -362,47 +422,13 @@ class SICConfig:
         """Seconds per step (``None`` for the paper's unitless uniform steps)."""
         return self.smooth_dt if self.velocity == "smooth" else None
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable field values."""
-        return {f.name: getattr(self, f.name) for f in _fields()}
 
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> SICConfig:
-        """Build from :meth:`to_dict` output; unknown keys are an error, missing keys default."""
-        unknown = set(values) - {f.name for f in _fields()}
-        if unknown:
-            raise ValueError(f"unknown SICConfig field(s): {', '.join(sorted(unknown))}")
-        return cls(**values)
-
-    def with_overrides(self, assignments: Iterable[str]) -> SICConfig:
-        """A copy with ``"key=value"`` strings applied, values parsed by the field's type.
-
-        ``None``/``none`` sets an optional field to ``None``; booleans accept
-        true/false/1/0/yes/no; integers accept ``2e6``-style values when integral.
-        """
-        hints, names = _hints(), {f.name for f in _fields()}
-        changes: dict[str, Any] = {}
-        for item in assignments:
-            key, sep, text = item.partition("=")
-            key = key.strip()
-            if not sep:
-                raise ValueError(f"override {item!r} is not of the form key=value")
-            if key not in names:
-                raise ValueError(f"unknown SICConfig field {key!r} in override {item!r}")
-            changes[key] = _parse(key, text.strip(), hints[key])
-        return dataclasses.replace(self, **changes)
-
-    def diff(self, other: SICConfig) -> list[str]:
-        """Names of the fields whose values differ."""
-        return [f.name for f in _fields() if getattr(self, f.name) != getattr(other, f.name)]
+def _fields(cls: type) -> list[dataclasses.Field]:
+    return list(dataclasses.fields(cls))
 
 
-def _fields() -> list[dataclasses.Field]:
-    return list(dataclasses.fields(SICConfig))
-
-
-def _hints() -> dict[str, Any]:
-    return typing.get_type_hints(SICConfig)
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
 
 
 def _base(tp: Any) -> tuple[type, bool]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from gridnav_agents.sic import checkpoint as ckpt_io
 from gridnav_agents.sic.config import RESUMABLE_FIELDS, SICConfig
@@ -23,6 +24,7 @@ __all__ = [
     "METRICS",
     "RunWriter",
     "check_resumable",
+    "config_from_dict",
     "last_step",
     "stored_config",
     "truncate_metrics",
@@ -31,22 +33,41 @@ __all__ = [
 CONFIG, METRICS = "config.json", "metrics.jsonl"
 
 
-def stored_config(run_dir: str | os.PathLike) -> SICConfig | None:
+def config_from_dict(values: dict[str, Any]) -> Any:
+    """The configuration a run directory records: a ``SupervisedConfig`` when ``values`` has
+    ``"objective": "supervised"``, else an ``SICConfig``."""
+    objective = values.get("objective", "sic")
+    if objective == "supervised":
+        from gridnav_agents.supervised.config import SupervisedConfig
+
+        return SupervisedConfig.from_dict(values)
+    if objective != "sic":
+        raise ValueError(f"objective must be 'sic' or 'supervised', got {objective!r}")
+    return SICConfig.from_dict({k: v for k, v in values.items() if k != "objective"})
+
+
+def stored_config(run_dir: str | os.PathLike) -> Any:
     """The configuration of the run in ``run_dir`` (``config.json``, else the one recorded in
-    its last checkpoint), or ``None`` if it holds no run."""
+    its last checkpoint; :func:`config_from_dict`), or ``None`` if it holds no run."""
     out = Path(run_dir)
     if (out / CONFIG).is_file():
-        return SICConfig.from_dict(json.loads((out / CONFIG).read_text()))
+        return config_from_dict(json.loads((out / CONFIG).read_text()))
     if (out / ckpt_io.LAST).is_file():
         meta = ckpt_io.load_checkpoint(out / ckpt_io.LAST, tensors="none").meta
         if "config" not in meta:
             raise ckpt_io.CheckpointError(f"{out / ckpt_io.LAST} records no configuration")
-        return SICConfig.from_dict(meta["config"])
+        return config_from_dict(meta["config"])
     return None
 
 
-def check_resumable(run_dir: str | os.PathLike, config: SICConfig, stored: SICConfig) -> None:
-    """``ValueError`` unless ``config`` differs from ``stored`` only in resumable fields."""
+def check_resumable(run_dir: str | os.PathLike, config: Any, stored: Any) -> None:
+    """``ValueError`` unless ``config`` is of ``stored``'s objective and differs from it only
+    in resumable fields."""
+    if type(config) is not type(stored):
+        raise ValueError(
+            f"cannot resume {run_dir}: it holds a {type(stored).__name__} run, not a "
+            f"{type(config).__name__} one"
+        )
     changed = sorted(set(stored.diff(config)) - RESUMABLE_FIELDS)
     if changed:
         raise ValueError(

@@ -21,6 +21,8 @@ import signal
 import threading
 import time
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +55,13 @@ from gridnav_env.rollouts import PermutedRollout, independent_rollouts, permuted
 
 __all__ = [
     "LOSS_NAMES",
+    "SIC_OBJECTIVE",
     "NonFiniteLossError",
+    "Objective",
     "batch_states",
     "build_encoder",
     "compute_losses",
+    "objective_for",
     "sample_batch",
     "start_state",
     "train",
@@ -84,6 +89,16 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def identity_start(model: SICEncoder, scale: float) -> None:
+    """Scale the MLP's last layer by ``scale`` and add the identity to its bias, so every block
+    of ``W(v)`` starts as ``I + scale·(its initial value)`` (``SICConfig.identity_init``)."""
+    last = model.mlp[-1]
+    with torch.no_grad():
+        last.weight.mul_(scale)
+        eye = torch.eye(model.block_size).flatten().repeat(model.n_blocks)
+        last.bias.mul_(scale).add_(eye)
+
+
 def build_encoder(config: SICConfig, generator: torch.Generator | None = None) -> SICEncoder:
     """The encoder described by ``config`` (weights from ``generator``, ``identity_init``,
     ``init_gain_spread``)."""
@@ -107,10 +122,8 @@ def build_encoder(config: SICConfig, generator: torch.Generator | None = None) -
             rows = gain.repeat_interleave(size)
             last.weight.mul_(rows[:, None])
             last.bias.mul_(rows)
-        if config.identity_init is not None:
-            last.weight.mul_(config.identity_init)
-            eye = torch.eye(size).flatten().repeat(config.n_blocks)
-            last.bias.mul_(config.identity_init).add_(eye)
+    if config.identity_init is not None:
+        identity_start(model, config.identity_init)
     return model
 
 
@@ -228,31 +241,93 @@ def compute_losses(
     }
 
 
+def _sic_losses(
+    model: SICEncoder,
+    config: SICConfig,
+    rng: np.random.Generator,
+    generator: torch.Generator,
+    step: int,
+) -> dict[str, torch.Tensor | None]:
+    """The losses of one fresh batch for optimizer step ``step``."""
+    batch = sample_batch(config, rng, step)
+    g_start = start_state(model, config, rng)
+    return compute_losses(model, batch, config, generator, g_start)
+
+
+def _sic_postfix(mean: dict[str, float]) -> dict[str, str]:
+    short = {"separation": "sep", "invariance": "inv", "capacity": "cap"}
+    short["conformal_isometry"] = "coniso"
+    return {name: f"{mean[k]:.3g}" for k, name in short.items()}
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What a pretraining objective gives :func:`train`'s loop.
+
+    ``build(config, generator)``: the model; ``losses(model, config, rng, generator, step)``:
+    a dict of 0-d tensors, the total ``"loss"`` (minimised) and each of ``loss_names``
+    (logged; ``None`` for one not computed) for one fresh batch; ``memory(config)``: the
+    estimated bytes of a step (:func:`~gridnav_agents.sic.memory.training_memory`'s form);
+    ``postfix(mean)``: the progress bar's short texts of the logged means.
+    """
+
+    name: str
+    loss_names: tuple[str, ...]
+    build: Callable[[Any, torch.Generator], torch.nn.Module]
+    losses: Callable[..., dict[str, torch.Tensor | None]]
+    memory: Callable[[Any], dict[str, tuple[tuple[str, ...], int]]]
+    postfix: Callable[[dict[str, float]], dict[str, str]]
+
+
+def _sic_build(config: SICConfig, generator: torch.Generator) -> SICEncoder:
+    return build_encoder(config, generator)  # looked up when called (tests replace it)
+
+
+SIC_OBJECTIVE = Objective(
+    "sic", LOSS_NAMES, _sic_build, _sic_losses, training_memory, _sic_postfix
+)
+
+
+def objective_for(config: Any) -> Objective:
+    """The objective a configuration trains: SIC for ``SICConfig``, supervised place-cell
+    prediction for ``SupervisedConfig``."""
+    if isinstance(config, SICConfig):
+        return SIC_OBJECTIVE
+    from gridnav_agents.supervised.config import SupervisedConfig
+
+    if isinstance(config, SupervisedConfig):
+        from gridnav_agents.supervised.train import SUPERVISED_OBJECTIVE
+
+        return SUPERVISED_OBJECTIVE
+    raise TypeError(f"no pretraining objective for a {type(config).__name__}")
+
+
 def _finite_or_none(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
 
 
-def _check_device_memory(config: SICConfig, device: torch.device) -> None:
+def _check_device_memory(config: Any, device: torch.device) -> None:
     """``ValueError`` when ``config``'s estimated training memory exceeds ``device``'s."""
-    parts = training_memory(config)
+    parts = objective_for(config).memory(config)
     available = device_memory_bytes(str(device))
     if available is not None and sum(size for _, size in parts.values()) > available:
         raise ValueError(describe_need(config, parts, available, f"of memory on {device}"))
 
 
-def _finished(out: Path, step: int, config: SICConfig) -> dict[str, Any]:
+def _finished(out: Path, step: int, config: Any) -> dict[str, Any]:
     return {"out_dir": str(out), "step": step, "n_steps": config.n_steps, "already_finished": True}
 
 
 def train(
-    config: SICConfig,
+    config: Any,
     out_dir: str | Path,
     resume: bool = False,
     progress: bool = True,
     stop_after: int | None = None,
     max_seconds: float | None = None,
 ) -> dict[str, Any]:
-    """Pretrain an encoder; returns a summary dict.
+    """Pretrain an encoder with the objective of ``config`` (:func:`objective_for`: an
+    ``SICConfig`` or a ``SupervisedConfig``); returns a summary dict.
 
     One writer per run directory: ``train`` holds the directory's lock
     (:mod:`~gridnav_agents.sic.runlock`) from its start to its return, fresh or resumed, and
@@ -261,13 +336,13 @@ def train(
     bad checkpoint) removes what it created, so the directory is as it was found.
 
     Args:
-        config: hyperparameters.
+        config: hyperparameters (``SICConfig`` or ``SupervisedConfig``).
         out_dir: run directory (created). Must not hold a run unless ``resume``.
         resume: continue from ``out_dir/last.safetensors`` (model, optimizer, scheduler, RNGs,
             counters). Only :data:`RESUMABLE_FIELDS` of the config may differ; ``config.json``
             is rewritten only if one of them did. A finished run (step >= ``n_steps``) is
             left untouched, without taking the lock.
-        progress: show a tqdm bar with the four losses.
+        progress: show a tqdm bar with the losses.
         stop_after: stop (with a checkpoint) after this many optimizer steps in this call.
         max_seconds: stop (with a checkpoint) before the first step that would start once the
             run's training time, summed over resumptions, has reached this many seconds.
@@ -283,6 +358,7 @@ def train(
     """
     _check_max_seconds(max_seconds)
     out = Path(out_dir)
+    objective = objective_for(config)
     device = resolve_device(config.device)
     _check_device_memory(config, device)
     if resume:  # a finished run is only read, so a read-only run dir can be "resumed"
@@ -297,7 +373,7 @@ def train(
     try:
         np_rng = np.random.default_rng(config.seed)
         torch_gen = torch.Generator().manual_seed(config.seed)
-        model = build_encoder(config, torch_gen).to(device)
+        model = objective.build(config, torch_gen).to(device)
         optimizer = torch.optim.AdamW(
             model.parameters(), lr=config.lr, weight_decay=config.weight_decay
         )
@@ -390,15 +466,13 @@ def train(
                 if max_seconds is not None and time.perf_counter() - t_start >= max_seconds:
                     out_of_time = True
                     break
-                if state["step"] == config.curriculum_step:  # new batches: a new loss scale
+                if state["step"] == getattr(config, "curriculum_step", None):  # new batches
                     _restart_records(scheduler, state)
                 optimizer.zero_grad(set_to_none=True)
-                sums = dict.fromkeys(("loss", *LOSS_NAMES), 0.0)
+                sums = dict.fromkeys(("loss", *objective.loss_names), 0.0)
                 finite = True
                 for _ in range(config.accumulate):
-                    batch = sample_batch(config, np_rng, state["step"])
-                    g_start = start_state(model, config, np_rng)
-                    losses = compute_losses(model, batch, config, torch_gen, g_start)
+                    losses = objective.losses(model, config, np_rng, torch_gen, state["step"])
                     if not torch.isfinite(losses["loss"]).item():
                         finite = False
                         break
@@ -408,9 +482,8 @@ def train(
                         sums[k] += float("nan") if value is None else value.item()
                 grad_norm = math.nan
                 if finite:
-                    grad_norm = torch.nn.utils.clip_grad_norm_(
-                        model.parameters(), config.grad_clip
-                    ).item()
+                    clip = math.inf if config.grad_clip is None else config.grad_clip
+                    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip).item()
                     finite = math.isfinite(grad_norm)
                 state["step"] += 1
                 done += 1
@@ -453,12 +526,7 @@ def train(
                     )
                     metrics.write(json.dumps(line) + "\n")
                     metrics.flush()
-                    bar.set_postfix(
-                        sep=f"{mean['separation']:.3g}",
-                        inv=f"{mean['invariance']:.3g}",
-                        cap=f"{mean['capacity']:.3g}",
-                        coniso=f"{mean['conformal_isometry']:.3g}",
-                    )
+                    bar.set_postfix(**objective.postfix(mean))
                 bar.update(1)
                 if step % config.checkpoint_every == 0 or step == config.n_steps:
                     _checkpoint(state, save)

@@ -66,7 +66,8 @@ def make_source(spec: str = "pretrained", seed: int = 0, n_units: int = 128) -> 
         enc = load_encoder(spec)
     except FileNotFoundError as err:
         raise ValueError(f"--encoder: {err}") from err
-    return EncoderSource(enc, name=f"SIC encoder {spec}")
+    kind = "supervised" if getattr(enc, "kind", "sic") == "supervised" else "SIC"
+    return EncoderSource(enc, name=f"{kind} encoder {spec}")
 
 
 def make_env(
