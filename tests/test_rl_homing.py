@@ -125,6 +125,28 @@ def test_straight_return_is_optimal_and_lock_step_episodes_equal_sequential_ones
     idle.predict = lambda obs, *a, **k: (np.zeros((len(obs), 2), np.float32), None)
     stuck = evaluate_homing(idle, venv, 4, seed=40)
     assert [(r.success, r.return_steps, r.path_length) for r in stuck] == [(False, 20, 0.0)] * 4
+    assert all(r.wall_hits == 0 for r in single + stuck)
+
+
+def test_wall_contacts_are_counted():
+    # Always heading right (+0.15 m per step): from x0, floor((0.75 - x0) / 0.15) steps stay
+    # inside the 1.5 m box, every later step is reflected by the right wall.
+    kwargs = {k: v for k, v in ORACLE_ENV.items() if k != "observation"}
+    env = make_homing_env(**kwargs)
+    right = RandomPolicy(env.action_space, 0)
+    right.predict = lambda obs, *a, **k: (np.tile(np.float32([1, 0]), (len(obs), 1)), None)
+    results = evaluate_homing(right, env, 6, seed=80)
+    checked = 0
+    for i, res in enumerate(results):
+        _, info = env.reset(seed=80 + i)
+        while info["phase"] != "return":
+            _, _, _, _, info = env.step(np.zeros(2))
+        x0, y0 = info["position"]
+        if abs(y0) >= 0.15 or x0 > 0:  # cannot cross the home disc
+            assert not res.success
+            assert res.wall_hits == 20 - np.floor((0.75 - x0) / 0.15) > 0
+            checked += 1
+    assert checked >= 4
 
 
 def test_recurrent_policy_in_lock_step_matches_sequential_episodes():
@@ -169,7 +191,7 @@ def test_steps_to_success_and_their_mean_over_seeds():
 
 def test_tasks_and_their_outbound_distances():
     hard = HomingConfig.for_task("hard", total_steps=100)
-    assert (hard.box_size, hard.outbound_steps, hard.max_return_steps) == (5.0, 180, 30)
+    assert (hard.box_size, hard.outbound_steps, hard.max_return_steps) == (5.0, 180, 20)
     assert hard.total_steps == 100
     assert HomingConfig.for_task("hard", box_size=6.0, outbound_steps=None).box_size == 6.0
     with pytest.raises(ValueError, match="task must be one of"):

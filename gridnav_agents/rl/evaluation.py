@@ -77,13 +77,15 @@ def optimal_return_steps(offset: np.ndarray, home_radius: float, step_bound: flo
 @dataclass
 class EpisodeResult:
     """One homing episode: ``start_distance`` (m, at the start of the return), ``optimal_steps``,
-    ``return_steps`` taken, ``path_length`` of the return (m), ``success``."""
+    ``return_steps`` taken, ``path_length`` of the return (m), ``success``, and ``wall_hits``:
+    return steps whose displacement a wall changed (it differs from the commanded one)."""
 
     success: bool
     return_steps: int
     optimal_steps: int
     start_distance: float
     path_length: float
+    wall_hits: int = 0
 
 
 def _home_params(venv: VecEnv) -> tuple[float, float]:
@@ -133,7 +135,7 @@ def evaluate_homing(
             for o, r in zip(offsets, returning, strict=True)
         ]
         d0 = [float(np.hypot(*o)) for o in offsets]
-        steps, path = np.zeros(m, dtype=int), np.zeros(m)
+        steps, path, hits = np.zeros(m, dtype=int), np.zeros(m), np.zeros(m, dtype=int)
         success = np.zeros(m, dtype=bool)
         active = np.ones(m, dtype=bool)
         state, start = None, np.ones(n, dtype=bool)
@@ -142,12 +144,14 @@ def evaluate_homing(
                 obs, state=state, episode_start=start, deterministic=deterministic
             )
             start = np.zeros(n, dtype=bool)
+            commanded = np.clip(np.asarray(action, dtype=float), -1, 1) * step_bound
             obs, _, dones, infos = venv.step(action)
             for i in np.flatnonzero(active):
                 info = infos[i]
                 if returning[i]:
                     steps[i] += 1
                     path[i] += float(np.hypot(*info["velocity"]))
+                    hits[i] += bool(np.any(np.abs(info["velocity"] - commanded[i]) > 1e-9))
                 elif info["phase"] == "return":
                     returning[i] = True
                     offset = info["position"] - info["home"]
@@ -157,7 +161,14 @@ def evaluate_homing(
                     active[i] = False
                     success[i] = not info.get("TimeLimit.truncated", False)
         results += [
-            EpisodeResult(bool(success[i]), int(steps[i]), int(optimal[i]), d0[i], float(path[i]))
+            EpisodeResult(
+                bool(success[i]),
+                int(steps[i]),
+                int(optimal[i]),
+                d0[i],
+                float(path[i]),
+                int(hits[i]),
+            )
             for i in range(m)
         ]
     return results
@@ -165,7 +176,8 @@ def evaluate_homing(
 
 def summarize_episodes(results: list[EpisodeResult]) -> dict[str, float]:
     """Success rate; over successful episodes, mean and median of return steps / optimal steps
-    (:func:`optimal_return_steps`, so 1 is optimal); mean optimal steps over all episodes."""
+    (:func:`optimal_return_steps`, so 1 is optimal) and the share that touched a wall on the way
+    home (``wall_contact_rate``); mean optimal steps over all episodes."""
     ok = [r for r in results if r.success and r.optimal_steps > 0]
     step_ratio = [r.return_steps / r.optimal_steps for r in ok]
     nan = float("nan")
@@ -174,6 +186,7 @@ def summarize_episodes(results: list[EpisodeResult]) -> dict[str, float]:
         "success_rate": float(np.mean([r.success for r in results])) if results else nan,
         "step_ratio_mean": float(np.mean(step_ratio)) if step_ratio else nan,
         "step_ratio_median": float(np.median(step_ratio)) if step_ratio else nan,
+        "wall_contact_rate": float(np.mean([r.wall_hits > 0 for r in ok])) if ok else nan,
         "mean_optimal_steps": (
             float(np.mean([r.optimal_steps for r in results])) if results else nan
         ),
