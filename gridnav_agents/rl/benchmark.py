@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -144,35 +145,48 @@ def _encoder_record(spec: Any, encoder: Any) -> dict[str, Any]:
 
 
 def plot_curves(result: dict[str, Any], path: str | Path) -> Path:
-    """Success rate against env steps, mean ± std over seeds, one line per agent; the
-    random-policy reference as a dotted line."""
+    """Left: success rate against env steps; right: return steps / optimal of the successful
+    episodes (1: the straight line). Mean ± std over seeds (thin lines: each seed), one colour
+    per agent; the random-policy reference dotted."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, (ax, ax_ratio) = plt.subplots(1, 2, figsize=(12, 4.2))
     for agent in [a for a in AGENTS if a in result["runs"]]:
         runs = result["runs"][agent]
         n = min(len(r["curve"]) for r in runs)
         steps = np.array([p["steps"] for p in runs[0]["curve"][:n]])
-        rates = np.array([[p["success_rate"] for p in r["curve"][:n]] for r in runs])
-        mean, std = rates.mean(0), rates.std(0)
-        (line,) = ax.plot(steps, mean, marker="o", ms=2, lw=1.2, label=agent)
-        ax.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.15)
+        colour = None
+        for axis, key in ((ax, "success_rate"), (ax_ratio, "step_ratio_mean")):
+            vals = np.array([[p[key] for p in r["curve"][:n]] for r in runs], dtype=float)
+            with warnings.catch_warnings():  # no successful episode at some points
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean, std = np.nanmean(vals, 0), np.nanstd(vals, 0)
+            (line,) = axis.plot(steps, mean, marker="o", ms=2, lw=1.2, color=colour, label=agent)
+            colour = line.get_color()
+            axis.fill_between(steps, mean - std, mean + std, color=colour, alpha=0.15)
+            axis.plot(steps, vals.T, color=colour, lw=0.5, alpha=0.4)
     if "random_policy" in result:
-        rate = result["random_policy"]["success_rate"]
-        ax.axhline(rate, color="k", ls=":", label="random policy")
+        rand = result["random_policy"]
+        ax.axhline(rand["success_rate"], color="k", ls=":", label="random policy")
+        ax_ratio.axhline(rand["step_ratio_mean"], color="k", ls=":", label="random policy")
     cfg = result["config"]
-    ax.set_xlabel("env steps")
     ax.set_ylabel(f"success rate ({cfg['eval_episodes']} episodes)")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_title(
-        f"Homing in a {cfg['box_size']:g} m box, {cfg['outbound_steps']} outbound steps: "
-        f"success during training (mean ± std over seeds)",
-        fontsize=9,
-    )
+    ax_ratio.set_ylabel("return steps / optimal (successful episodes)")
+    if any(np.isfinite(line.get_ydata()).any() for line in ax_ratio.get_lines()):
+        ax_ratio.set_yscale("log")
+        ax_ratio.set_yticks([1, 2, 5, 10], ["1", "2", "5", "10"])
+    for axis in (ax, ax_ratio):
+        axis.set_xlabel("env steps")
     ax.legend(fontsize=8)
+    fig.suptitle(
+        f"Homing in a {cfg['box_size']:g} m box, {cfg['outbound_steps']} outbound steps, "
+        f"{cfg['max_return_steps']} return steps: during training (mean ± std; thin: each seed)",
+        fontsize=10,
+    )
     path = Path(path)
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
