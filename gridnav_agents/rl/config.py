@@ -6,21 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AGENTS", "ANALYSED", "ENCODER_AGENTS", "TASKS", "HomingConfig"]
+__all__ = ["AGENTS", "ANALYSED", "TASKS", "HomingConfig"]
 
 AGENTS = ("velocity", "lstm", "sic", "random_encoder", "oracle")
 #: Agents whose internal activity is analysed (LSTM hidden units, encoder codes).
 ANALYSED = ("lstm", "sic", "random_encoder")
-#: Agents that use the SIC encoder (their rows change when the encoder does).
-ENCODER_AGENTS = ("sic",)
 
 #: The benchmark's tasks: box side (m), passive outbound steps, return steps before truncation.
-#: ``easy``: the outbound walk ends 0.48 m from home on average, within one period of the
-#: shipped code (1.29 m); 20 return steps also allow reaching home without path integration:
-#: to the nearest corner (a wall reflects the step, which the agent sees) and then diagonally
-#: through home takes at most 10. ``hard``: 180 outbound steps in a 5 m box end 1.38 m from home
-#: on average (median 1.31 m: half the walks end beyond one period); the straight-line return
-#: from any point takes at most 16 steps, the corner route more than 20 from 99 % of the ends.
+#: ``easy``: outbound walks end within one period of the shipped code (1.29 m) from home, and 20
+#: return steps also fit the corner route (to the nearest corner, whose wall reflections the
+#: agent sees, then diagonally through home). ``hard``: walks end beyond one period on average;
+#: 20 return steps fit the straight line from any point of the box (at most 16) but the corner
+#: route from almost none. Measured distances: ``docs/results_homing.md``.
 TASKS: dict[str, dict[str, float | int]] = {
     "easy": {"box_size": 1.5, "outbound_steps": 20, "max_return_steps": 20},
     "hard": {"box_size": 5.0, "outbound_steps": 180, "max_return_steps": 20},
