@@ -29,8 +29,10 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
-def evaluate(run_dir: Path, box: float, seed: int, samples_per_m2: float) -> dict:
-    """frac_grid, n_active, modules and decoding error of the run's last checkpoint."""
+def evaluate(run_dir: Path, boxes: list[float], seed: int, samples_per_m2: float) -> dict:
+    """frac_grid (both gridness conventions), n_active, modules and decoding error (with its
+    chance level) of the run's last checkpoint in the first box; the other boxes' figures under
+    ``"box_<L>"``."""
     import numpy as np
 
     from gridnav_agents.analysis import analyze
@@ -40,27 +42,52 @@ def evaluate(run_dir: Path, box: float, seed: int, samples_per_m2: float) -> dic
     t0 = time.perf_counter()
     rep = analyze(
         encoder,
-        [box],
+        boxes,
         None,
         seed=seed,
         topology=False,
         samples_per_m2=samples_per_m2,
         stability=False,
     )
-    b = rep["boxes"][f"{box:g}"]
-    g = np.array([np.nan if x is None else x for x in b["gridness"]], dtype=float)
-    return {
-        "n_active": b["n_active"],
-        "frac_grid": b["frac_grid"],
-        "n_grid": int(np.sum(g[np.isfinite(g)] > 0.3)),
-        "gridness_median": float(np.nanmedian(g)) if np.isfinite(g).any() else None,
-        "gridness_max": float(np.nanmax(g)) if np.isfinite(g).any() else None,
-        "n_modules": b["n_modules"],
-        "n_independent_modules": b["n_independent_modules"],
-        "spacings_m": [m["spacing_m"] for m in b["modules"]],
-        "decoding_error_m": b["decoding_error_m"],
-        "eval_s": round(time.perf_counter() - t0, 1),
-    }
+    out: dict = {}
+    for i, box in enumerate(boxes):
+        b = rep["boxes"][f"{box:g}"]
+        g = np.array([np.nan if x is None else x for x in b["gridness"]], dtype=float)
+        point = {
+            "n_active": b["n_active"],
+            "frac_grid": b["frac_grid"],
+            "frac_grid_dm": b.get("frac_grid_dm"),
+            "n_grid": int(np.sum(g[np.isfinite(g)] > 0.3)),
+            "gridness_median": float(np.nanmedian(g)) if np.isfinite(g).any() else None,
+            "gridness_max": float(np.nanmax(g)) if np.isfinite(g).any() else None,
+            "n_modules": b["n_modules"],
+            "n_independent_modules": b["n_independent_modules"],
+            "spacings_m": [m["spacing_m"] for m in b["modules"]],
+            "independent_spacings_m": [
+                m["spacing_m"] for m in b["modules"] if m.get("independent")
+            ],
+            "decoding_error_m": b["decoding_error_m"],
+            "decoding_chance_m": b["decoding_chance_m"],
+        }
+        if i == 0:
+            out.update(point)
+        else:
+            out[f"box_{box:g}"] = point
+    out["eval_s"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def targets_met(point: dict, boxes: list[float]) -> bool:
+    """The modules issue's targets at one evaluation: in the first box ≥ 2 independent modules
+    with adjacent spacing ratios in [1.2, 2.0] and ≥ 50 % grid units under both gridness
+    conventions; in a 4 m box (if evaluated) a median decoding error ≤ 0.2 m."""
+    spacings = sorted(point.get("independent_spacings_m") or [])
+    ratios = [b / a for a, b in zip(spacings[:-1], spacings[1:], strict=True)]
+    modules = len(spacings) >= 2 and all(1.2 <= r <= 2.0 for r in ratios)
+    grids = min(point.get("frac_grid") or 0, point.get("frac_grid_dm") or 0) >= 0.5
+    big = point.get("box_4") if 4.0 in boxes[1:] else None
+    decoding = big is None or (big["decoding_error_m"] or float("inf")) <= 0.2
+    return modules and grids and decoding
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,7 +104,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--eval-every", type=float, default=300.0, help="training seconds between evaluations"
     )
-    parser.add_argument("--box", type=float, default=2.0, help="evaluation box side, metres")
+    parser.add_argument(
+        "--boxes",
+        type=float,
+        nargs="+",
+        default=[2.0],
+        help="evaluation box sides, metres (default 2; the first is the main one)",
+    )
     parser.add_argument("--samples-per-m2", type=float, default=1000.0, help="evaluation samples")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--out", default=None, help="run directory (default: temporary)")
@@ -113,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         if elapsed >= next_eval or (done and curve[-1]["step"] != step):
             point = {"train_s": round(elapsed, 1), "step": step}
             if step > 0:
-                point.update(evaluate(out, args.box, config.seed, args.samples_per_m2))
+                point.update(evaluate(out, args.boxes, config.seed, args.samples_per_m2))
+                point["targets_met"] = targets_met(point, args.boxes)
             curve.append(point)
             print(json.dumps(point), file=sys.stderr, flush=True)
             next_eval += args.eval_every
@@ -131,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         "overrides": args.set,
         "run_dir": str(out),
         "budget_s": budget,
-        "box_m": args.box,
+        "boxes_m": args.boxes,
         "threads": args.threads,
         "cpu_count": os.cpu_count(),
         "machine": platform.processor() or platform.machine(),
@@ -140,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         "first_frac_grid_ge_0.5_s": next(
             (p["train_s"] for p in curve if p.get("frac_grid", 0) >= 0.5), None
         ),
+        "first_targets_met_s": next((p["train_s"] for p in curve if p.get("targets_met")), None),
     }
     print(json.dumps(result, indent=1))
     return 0

@@ -76,11 +76,13 @@ def test_three_modules_found_with_right_spacings_and_members():
         "locked_to",
         "lock_r2",
         "coherence_r2",
+        "independent",
     }
     assert dicts[0]["locked_to"] is None and dicts[0]["lock_r2"] is None  # not measured
     assert dicts[0]["coherence_r2"] is None
     # Spacing ratios of 1.4 are independent periods, whatever the orientations.
     assert mods.n_independent == 3 and all(d["harmonic_of"] is None for d in dicts)
+    assert all(d["independent"] for d in dicts)
 
 
 def test_harmonic_module_is_not_an_independent_one():
@@ -92,6 +94,7 @@ def test_harmonic_module_is_not_an_independent_one():
     assert mods.n_modules == 2
     assert [d["harmonic_of"] for d in mods.as_dicts()] == [1, None]
     assert mods.n_independent == 1
+    assert [d["independent"] for d in mods.as_dicts()] == [False, True]
     # The same spacings at the same orientation are two independent modules.
     maps, _ = population_maps([1.3 / np.sqrt(3), 1.3], 12, rng, size=3.0, orientations=[15, 15])
     assert detect_modules(maps, BIN).n_independent == 2

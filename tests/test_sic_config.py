@@ -177,9 +177,13 @@ def test_identity_init_starts_every_block_at_the_identity():
 
 def test_rotation_transition_refuses_mlp_only_settings():
     assert SICConfig(transition="rotation").transition == "rotation"
-    for item, name in (("identity_init=0.1", "identity_init"), ("n_blocks=2", "n_blocks"),
+    assert SICConfig(transition="rotation", n_units=12, n_blocks=3).n_blocks == 3
+    for item, name in (("identity_init=0.1", "identity_init"), ("n_blocks=128", "n_blocks"),
+                       ("block_gain_ratio=2", "block_gain_ratio"),
                        ("init_gain_spread=2", "init_gain_spread"), ("n_units=127", "n_units")):
         with pytest.raises(ValueError, match=name):
             PRESETS["paper"].with_overrides(["transition=rotation", item])
+    with pytest.raises(ValueError, match="even"):
+        SICConfig(transition="rotation", n_units=12, n_blocks=4)
     with pytest.raises(ValueError, match="transition"):
         SICConfig(transition="lie")

@@ -250,3 +250,14 @@ def test_preactivations_are_the_states_before_the_norm_relu(kwargs):
     direct = model.transition(v[perms]) @ g_prev.unsqueeze(-1)  # (4, 5, N, 1), per transition
     assert torch.allclose(h, direct.squeeze(-1), atol=1e-12)
     assert torch.allclose(model.preactivations(v[perms], None, g_prev), h, atol=1e-12)
+
+
+def test_sparsity_loss_hand_computed():
+    from gridnav_agents.sic.losses import sparsity_loss
+
+    uniform = torch.full((3, 4), 0.5)  # unit norm, all 4 units equally active
+    one_hot = torch.eye(4)[:3]
+    two = torch.tensor([[0.6, 0.8, 0.0, 0.0]])
+    assert sparsity_loss(uniform).item() == pytest.approx(1.0)
+    assert sparsity_loss(one_hot).item() == pytest.approx(0.5)  # sqrt(1/4)
+    assert sparsity_loss(two).item() == pytest.approx(1.4 / 2)

@@ -259,10 +259,10 @@ def test_rotation_transition_is_a_group_representation():
 def test_rotation_encoder_integrates_paths_exactly_while_states_stay_positive():
     model = SICEncoder(16, transition="rotation", generator=torch.Generator().manual_seed(1))
     with torch.no_grad():  # plane 0 (k = 0) holds the uniform vector: a constant offset
-        q0 = model.rotation.basis0.clone()
+        q0 = model.rotation.basis0[0].clone()
         q0[:, 0] = 1 / 4.0
         q, _ = torch.linalg.qr(q0)
-        model.rotation.basis0.copy_(q * torch.sign(q[0, 0] * 4.0))
+        model.rotation.basis0[0] = q * torch.sign(q[0, 0] * 4.0)
         g0 = q[:, 0] * torch.sign(q[:, 0].sum()) + 0.02 * q[:, 2:].sum(1)  # small oscillation
         model.g0_param.copy_(g0)
     gen = torch.Generator().manual_seed(2)
@@ -284,7 +284,19 @@ def test_rotation_encoder_round_trips_through_a_checkpoint(tmp_path):
     v = torch.tensor([[[0.05, -0.1], [0.2, 0.0]]])
     assert loaded.config()["transition"] == "rotation"
     assert torch.allclose(loaded(v), model(v))
-    with pytest.raises(ValueError, match="n_blocks"):
-        SICEncoder(12, n_blocks=2, transition="rotation")
+    with pytest.raises(ValueError, match="even size"):
+        SICEncoder(12, n_blocks=4, transition="rotation")
     with pytest.raises(ValueError, match="transition"):
         SICEncoder(12, transition="lie")
+
+
+def test_rotation_blocks_do_not_mix_and_each_composes_exactly():
+    model = SICEncoder(
+        12, n_blocks=3, transition="rotation", generator=torch.Generator().manual_seed(5)
+    )
+    assert model.rotation.wavevectors[::2].abs().max() == 0  # each block's first plane: k = 0
+    a, b = torch.tensor([[0.1, -0.2]]), torch.tensor([[-0.05, 0.07]])
+    w = model.transition(a)[0]
+    mask = torch.block_diag(*[torch.ones(4, 4)] * 3).bool()
+    assert torch.all(w[~mask] == 0)
+    assert torch.allclose(w @ model.transition(b)[0], model.transition(a + b)[0], atol=1e-5)

@@ -115,14 +115,19 @@ class Modules:
         return np.asarray(self.coherence_r2) >= COHERENT_R2  # NaN (one unit): False
 
     @property
+    def independent(self) -> np.ndarray:
+        """``(K,)`` whether each module is coherent and neither a harmonic of a coarser one nor
+        locked to a larger one."""
+        return (self.harmonic_of < 0) & (self.locked_to < 0) & self.coherent
+
+    @property
     def n_independent(self) -> int:
-        """Coherent modules that are neither a harmonic of a coarser one nor locked to a larger
-        one."""
-        return int(np.sum((self.harmonic_of < 0) & (self.locked_to < 0) & self.coherent))
+        """The number of :attr:`independent` modules."""
+        return int(np.sum(self.independent))
 
     def as_dicts(self) -> list[dict[str, float | int | None]]:
-        """``[{"n_units", "spacing_m", "orientation_deg", "harmonic_of", "locked_to",
-        "lock_r2", "coherence_r2"}, ...]`` for JSON reports: ``harmonic_of`` is the coarser
+        """``[{"n_units", "spacing_m", "orientation_deg", "harmonic_of", "locked_to", "lock_r2",
+        "coherence_r2", "independent"}, ...]`` for JSON reports: ``harmonic_of`` is the coarser
         module whose lattice this one contains, ``locked_to`` the larger module whose activity
         predicts this one's (R² ``lock_r2``, the best against any larger module), else None;
         ``coherence_r2`` its :func:`module_coherence` (None if not measured)."""
@@ -136,14 +141,16 @@ class Modules:
                 "locked_to": None if lk < 0 else int(lk),
                 "lock_r2": None if not np.isfinite(r) else float(r),
                 "coherence_r2": None if not np.isfinite(c) else float(c),
+                "independent": bool(i),
             }
-            for n, s, o, h, lk, r, c in zip(
+            for n, s, o, h, lk, r, c, i in zip(
                 self.n_units,
                 self.spacing_m,
                 self.orientation_deg,
                 self.harmonic_of,
                 *self._locking,
                 coh,
+                self.independent,
                 strict=True,
             )
         ]

@@ -48,8 +48,9 @@ class SICConfig:
     blocks that is never learnt. ``transition`` (not in the paper; default ``"mlp"``):
     ``"rotation"`` makes ``W(v) = Q R(v) Qᵀ``, plane rotations by ``k_j · v`` in a learnt basis
     with learnt wavevectors (:class:`~gridnav_agents.sic.rotation.RotationTransition`): exact
-    path integration built in, frequencies learnt; ``identity_init``, ``init_gain_spread`` and
-    blocks do not apply to it and must keep their defaults.
+    path integration built in, frequencies learnt; with ``n_blocks`` its basis is
+    block-diagonal; ``identity_init``, ``init_gain_spread`` and ``block_gain_ratio`` do not
+    apply to it and must keep their defaults.
 
     Data: ``batch_size`` (B, 130) trajectories of ``seq_len`` (T, 60) steps; ``permute`` (paper:
     the B trajectories are permutations of one velocity sequence; ``False``: B independent
@@ -77,8 +78,10 @@ class SICConfig:
     ``sigma_g`` (0.4), ``lambda_sep`` (1.0), ``lambda_inv`` (0.1), ``lambda_cap`` (0.5) and
     ``lambda_coniso`` (not in the paper) and ``lambda_nonneg`` (not in the paper; default 0:
     off): the share of each pre-activation's norm the ReLU removes
-    (:func:`~gridnav_agents.sic.losses.nonnegativity_loss`). Any λ may be 0 (that loss is then
-    not computed).
+    (:func:`~gridnav_agents.sic.losses.nonnegativity_loss`), and ``lambda_sparse`` (not in the
+    paper; default 0: off): the states' mean L1 norm over ``sqrt(N)``
+    (:func:`~gridnav_agents.sic.losses.sparsity_loss`). Any λ may be 0 (that loss is then not
+    computed).
     ``coniso_scale_free`` divides the conformal-isometry variance by the squared mean ratio
     (see :func:`~gridnav_agents.sic.losses.conformal_isometry_loss`; eq. 7 as printed when
     ``False``).
@@ -147,6 +150,7 @@ class SICConfig:
     lambda_cap: float = 0.5
     lambda_coniso: float = 0.01
     lambda_nonneg: float = 0.0
+    lambda_sparse: float = 0.0
     coniso_scale_free: bool = False
     coniso_max_step: float | None = None
     pair_subsample: int | None = None
@@ -222,8 +226,12 @@ class SICConfig:
                 raise ValueError(
                     f"n_units must be even with transition 'rotation', got {self.n_units!r}"
                 )
+            if (self.n_units // self.n_blocks) % 2:
+                raise ValueError(
+                    f"n_units / n_blocks must be even with transition 'rotation', got n_units "
+                    f"{self.n_units!r}, n_blocks {self.n_blocks!r}"
+                )
             for name, default in (
-                ("n_blocks", 1),
                 ("identity_init", None),
                 ("init_gain_spread", 1.0),
                 ("block_gain_ratio", 1.0),
@@ -272,6 +280,7 @@ class SICConfig:
             "lambda_cap",
             "lambda_coniso",
             "lambda_nonneg",
+            "lambda_sparse",
             "weight_decay",
             "min_lr",
         ]

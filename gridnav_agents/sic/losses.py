@@ -20,6 +20,7 @@ terms are removed from the all-pairs separation sum.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ __all__ = [
     "conformal_isometry_loss",
     "invariance_loss",
     "nonnegativity_loss",
+    "sparsity_loss",
     "near_pairs",
     "pairwise_losses",
     "separation_loss",
@@ -317,3 +319,14 @@ def nonnegativity_loss(h: Tensor) -> Tensor:
         return h.sum()
     total = (h * h).sum(-1).clamp_min(torch.finfo(h.dtype).tiny)
     return ((torch.clamp(h, max=0.0) ** 2).sum(-1) / total).mean()
+
+
+def sparsity_loss(g: Tensor) -> Tensor:
+    """Not in the paper: the mean L1 norm of non-negative unit-norm states over ``sqrt(N)``,
+    ``mean_i sum_n g_in / sqrt(N)`` for ``g (M, N)``: 1 for the uniform code, ``sqrt(m / N)``
+    for codes with ``m`` equally active units; with the norm fixed, a penalty on activity
+    (Whittington et al., ICLR 2023; Dorrell et al., ICLR 2023's activity budget)."""
+    _check(g, None, None)
+    if g.shape[0] == 0:
+        return g.sum()
+    return g.sum(-1).mean() / math.sqrt(g.shape[-1])

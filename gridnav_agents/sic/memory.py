@@ -38,10 +38,11 @@ def encoder_parameter_shapes(
     layers ``2 -> mlp_hidden -> ... -> n_blocks·(n_units/n_blocks)²`` (ReLUs between them)
     and ``g0_param``; with the rotation transition, its wavevectors, skew and fixed basis."""
     if transition == "rotation":
+        size = n_units // n_blocks
         return {
             "rotation.wavevectors": (n_units // 2, 2),
-            "rotation.skew": (n_units, n_units),
-            "rotation.basis0": (n_units, n_units),
+            "rotation.skew": (n_blocks, size, size),
+            "rotation.basis0": (n_blocks, size, size),
             "g0_param": (n_units,),
         }
     widths = [2] + [mlp_hidden] * (mlp_layers - 1) + [_head_width(n_units, n_blocks)]

@@ -177,7 +177,7 @@ class SICEncoder(nn.Module):
             :class:`~gridnav_agents.sic.rotation.RotationTransition`, ``W(v) = Q R(v) Qᵀ``, a
             representation of the translation group with learnt wavevectors and basis: exact
             path integration built in; ``mlp_hidden``, ``mlp_layers``, ``step_scale``'s input
-            scaling and blocks do not apply).
+            scaling and ``block_gains`` do not apply; blocks get block-diagonal bases).
         generator: source of the initial weights (default: a fresh generator seeded with 0).
 
     Shapes: velocities ``(..., 2)`` metres per step (NaN or inf raises ``ValueError``),
@@ -200,8 +200,6 @@ class SICEncoder(nn.Module):
         super().__init__()
         if transition not in TRANSITIONS:
             raise ValueError(f"transition must be one of {TRANSITIONS}, got {transition!r}")
-        if transition == "rotation" and n_blocks != 1:
-            raise ValueError(f"n_blocks must be 1 with the rotation transition, got {n_blocks!r}")
         n_units = check_count("n_units", n_units)
         mlp_hidden = check_count("mlp_hidden", mlp_hidden)
         mlp_layers = check_count("mlp_layers", mlp_layers)
@@ -238,7 +236,7 @@ class SICEncoder(nn.Module):
         self.block_gains = tuple(gains)
         self.transition_kind = transition
         if transition == "rotation":
-            self.rotation = RotationTransition(n_units)
+            self.rotation = RotationTransition(n_units, n_blocks)
         else:
             widths = [2] + [mlp_hidden] * (mlp_layers - 1) + [self.n_blocks * self.block_size**2]
             layers: list[nn.Module] = []
@@ -292,7 +290,7 @@ class SICEncoder(nn.Module):
         """The diagonal blocks of ``W(v)``: ``(..., 2)`` metres per step -> ``(..., K, n, n)``
         with ``n = N / K`` (``K = 1``: ``(..., 1, N, N)``)."""
         if self.transition_kind == "rotation":
-            return self.rotation(velocities).unsqueeze(-3)
+            return self.rotation(velocities)
         k, n = self.n_blocks, self.block_size
         x = velocities / self.step_scale
         if all(gain == 1.0 for gain in self.block_gains):

@@ -35,6 +35,7 @@ from gridnav_agents.sic.losses import (
     conformal_isometry_loss,
     nonnegativity_loss,
     pairwise_losses,
+    sparsity_loss,
 )
 from gridnav_agents.sic.memory import describe_need, device_memory_bytes, training_memory
 from gridnav_agents.sic.model import SICEncoder
@@ -61,7 +62,14 @@ __all__ = [
     "train",
 ]
 
-LOSS_NAMES = ("separation", "invariance", "capacity", "conformal_isometry", "nonnegativity")
+LOSS_NAMES = (
+    "separation",
+    "invariance",
+    "capacity",
+    "conformal_isometry",
+    "nonnegativity",
+    "sparsity",
+)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -205,6 +213,10 @@ def compute_losses(
         perms = None if batch.perms is None else torch.as_tensor(batch.perms, device=v.device)
         nonneg = nonnegativity_loss(model.preactivations(v, perms, g_prev))
         loss = loss + config.lambda_nonneg * nonneg
+    sparse = None
+    if config.lambda_sparse > 0:
+        sparse = sparsity_loss(g_all)
+        loss = loss + config.lambda_sparse * sparse
     return {
         "loss": loss,
         "separation": sep if config.lambda_sep > 0 else None,
@@ -212,6 +224,7 @@ def compute_losses(
         "capacity": cap,
         "conformal_isometry": coniso,
         "nonnegativity": nonneg,
+        "sparsity": sparse,
     }
 
 
