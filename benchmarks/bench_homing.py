@@ -7,10 +7,11 @@ analyses, per agent the command, encoder SHA-256 and wall time), homing_curves.p
 homing_ratemaps_<agent>.png; prints the per-agent summary as JSON. Agents run separately into one
 --out folder are merged there.
 
-Run (the easy task, 300k env steps per agent and seed; the LSTM twice as long):
+Run (the easy task, 300k env steps per agent and seed, the LSTM 350k; the hard task likewise
+with --task hard --eval-every 20000):
     python benchmarks/bench_homing.py --threads 1 --task easy --steps 300000 --eval-every 10000 \
         --agents velocity oracle sic random_encoder --out homing_easy
-    python benchmarks/bench_homing.py --threads 1 --task easy --steps 600000 --eval-every 10000 \
+    python benchmarks/bench_homing.py --threads 1 --task easy --steps 350000 --eval-every 10000 \
         --agents lstm --out homing_easy
 Same as ``gridnav homing``; see ``python benchmarks/bench_homing.py --help``.
 """
