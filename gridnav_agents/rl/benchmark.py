@@ -181,6 +181,7 @@ def plot_curves(result: dict[str, Any], path: str | Path) -> Path:
         ax_ratio.set_yticks([1, 2, 5, 10], ["1", "2", "5", "10"])
     for axis in (ax, ax_ratio):
         axis.set_xlabel("env steps")
+        axis.xaxis.set_major_formatter(lambda x, _: f"{x / 1000:g}k" if x else "0")
     ax.legend(fontsize=8)
     fig.suptitle(
         f"Homing in a {cfg['box_size']:g} m box, {cfg['outbound_steps']} outbound steps, "
