@@ -96,7 +96,10 @@ def analyze_activity(
     Returns ``(summary, ratemaps (N, nx, ny), gridness (N,))``; ``summary`` holds ``n_units``,
     ``active_units`` (activity std above 1e-3 of the largest), gridness statistics over active
     units (``gridness_median``, ``gridness_max``, ``n_gridness_above_0.3``) and decoding errors
-    in metres (``decoding_median_m``, ``decoding_mean_m``, ``decoding_chance_m``).
+    in metres over all test samples (``decoding_median_m``, ``decoding_mean_m``,
+    ``decoding_chance_m``: the mean distance to the training positions' mean) and at the first
+    position of each test episode's return, where the agent must head home
+    (``decoding_return_start_median_m``, ``_mean_m``, ``_chance_m``; None without returns).
     """
     from gridnav_agents.analysis import decode_position, gridness_score, ratemaps
 
@@ -110,6 +113,11 @@ def analyze_activity(
     g = grid[active & np.isfinite(grid)]
     train, test = epi % 2 == 0, epi % 2 == 1
     dec = decode_position(act[train], pos[train], act[test], pos[test])
+    phase = data["phase"]
+    changed = np.r_[True, (epi[1:] != epi[:-1]) | (phase[1:] != phase[:-1])]
+    start = (changed & (phase == 1))[test]  # the first position of each test episode's return
+    start_err = dec.errors[start]
+    start_chance = np.linalg.norm(pos[test][start] - pos[train].mean(axis=0), axis=1)
     summary = {
         "samples": len(act),
         "n_units": int(act.shape[1]),
@@ -120,9 +128,17 @@ def analyze_activity(
         "decoding_median_m": float(dec.median_m),
         "decoding_mean_m": float(dec.mean_m),
         "decoding_chance_m": float(dec.chance_m),
+        "decoding_return_start_median_m": _nan_stat(np.nanmedian, start_err),
+        "decoding_return_start_mean_m": _nan_stat(np.nanmean, start_err),
+        "decoding_return_start_chance_m": _nan_stat(np.mean, start_chance),
         "bin_size_m": bin_size,
     }
     return summary, maps, grid
+
+
+def _nan_stat(fn: Any, values: np.ndarray) -> float | None:
+    """``fn(values)`` as a float, None for an empty array."""
+    return float(fn(values)) if len(values) else None
 
 
 def save_ratemap_figure(maps: np.ndarray, grid: np.ndarray, title: str, path: Any) -> None:

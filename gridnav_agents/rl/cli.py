@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from gridnav_agents.rl.config import AGENTS, HomingConfig
+from gridnav_agents.rl.config import AGENTS, TASKS, HomingConfig
 
 __all__ = ["add_homing_arguments", "homing_main"]
 
@@ -28,14 +28,26 @@ def add_homing_arguments(parser: argparse.ArgumentParser) -> None:
         default=d.total_steps,
         help=f"env steps per agent and seed (default {d.total_steps})",
     )
+    easy, hard = TASKS["easy"], TASKS["hard"]
     parser.add_argument(
-        "--box", type=float, default=d.box_size, help=f"box side, metres (default {d.box_size})"
+        "--task",
+        choices=tuple(TASKS),
+        default="easy",
+        help=f"easy: {easy['box_size']:g} m box, {easy['outbound_steps']} outbound steps, "
+        f"{easy['max_return_steps']} return steps; hard: {hard['box_size']:g} m box, "
+        f"{hard['outbound_steps']} outbound steps, {hard['max_return_steps']} return steps "
+        f"(default easy; --box, --outbound, --return-steps override)",
+    )
+    parser.add_argument("--box", type=float, default=None, help="box side, metres")
+    parser.add_argument("--outbound", type=int, default=None, help="outbound steps")
+    parser.add_argument(
+        "--return-steps", type=int, default=None, help="return steps before truncation"
     )
     parser.add_argument(
-        "--outbound",
+        "--eval-every",
         type=int,
-        default=d.outbound_steps,
-        help=f"outbound steps (default {d.outbound_steps})",
+        default=None,
+        help="env steps between learning-curve points (default: a fifth of --steps)",
     )
     parser.add_argument(
         "--eval-episodes",
@@ -60,7 +72,12 @@ def add_homing_arguments(parser: argparse.ArgumentParser) -> None:
         default="pretrained",
         help="SIC encoder: pretrained, random, or a checkpoint / run dir",
     )
-    parser.add_argument("--out", default="homing_results", help="output directory")
+    parser.add_argument(
+        "--out",
+        default="homing_results",
+        help="output directory; results already there (same config and seeds) are kept, and "
+        "the rows of the agents run now added or replaced",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
@@ -68,21 +85,24 @@ def homing_main(args: argparse.Namespace) -> int:
     """Entry point of ``gridnav homing``; bad input raises ``ValueError`` / ``OSError``."""
     from gridnav_agents.rl.benchmark import run_homing_benchmark
 
-    config = HomingConfig(
-        total_steps=args.steps,
+    config = HomingConfig.for_task(
+        args.task,
         box_size=args.box,
         outbound_steps=args.outbound,
-        eval_every=max(1, args.steps // 5),
+        max_return_steps=args.return_steps,
+        total_steps=args.steps,
+        eval_every=max(1, args.steps // 5) if args.eval_every is None else args.eval_every,
         eval_episodes=args.eval_episodes,
         final_episodes=args.final_episodes,
         analysis_episodes=args.analysis_episodes,
     )
-    command = (
-        f"gridnav homing --agents {' '.join(args.agents)} "
-        f"--seeds {' '.join(map(str, args.seeds))} --steps {args.steps} --box {args.box:g} "
-        f"--outbound {args.outbound} --eval-episodes {args.eval_episodes} "
-        f"--final-episodes {args.final_episodes} --analysis-episodes {args.analysis_episodes} "
-        f"--encoder {args.encoder} --out {args.out}"
+    command = getattr(args, "command_line", None) or (
+        f"gridnav homing --task {args.task} --agents {' '.join(args.agents)} "
+        f"--seeds {' '.join(map(str, args.seeds))} --steps {args.steps} "
+        f"--box {config.box_size:g} --outbound {config.outbound_steps} "
+        f"--return-steps {config.max_return_steps} --eval-every {config.eval_every} "
+        f"--eval-episodes {args.eval_episodes} --final-episodes {args.final_episodes} "
+        f"--analysis-episodes {args.analysis_episodes} --encoder {args.encoder} --out {args.out}"
     )
     result = run_homing_benchmark(
         config,
@@ -91,6 +111,7 @@ def homing_main(args: argparse.Namespace) -> int:
         args.encoder,
         args.out,
         command=command,
+        task=args.task,
         verbose=0 if args.quiet else 1,
     )
     print(json.dumps(result["summary"], indent=2))

@@ -6,11 +6,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AGENTS", "ANALYSED", "HomingConfig"]
+__all__ = ["AGENTS", "ANALYSED", "TASKS", "HomingConfig"]
 
 AGENTS = ("velocity", "lstm", "sic", "random_encoder", "oracle")
 #: Agents whose internal activity is analysed (LSTM hidden units, encoder codes).
 ANALYSED = ("lstm", "sic", "random_encoder")
+
+#: The benchmark's tasks: box side (m), passive outbound steps, return steps before truncation.
+#: ``easy``: outbound walks end within one period of the shipped code (1.29 m) from home, and 20
+#: return steps also fit the corner route (to the nearest corner, whose wall reflections the
+#: agent sees, then diagonally through home). ``hard``: walks end beyond one period on average;
+#: 20 return steps fit the straight line from any point of the box (at most 16) but the corner
+#: route from almost none. Measured distances: ``docs/results_homing.md``.
+TASKS: dict[str, dict[str, float | int]] = {
+    "easy": {"box_size": 1.5, "outbound_steps": 20, "max_return_steps": 20},
+    "hard": {"box_size": 5.0, "outbound_steps": 180, "max_return_steps": 20},
+}
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,15 @@ class HomingConfig:
         if self.motion not in ("uniform", "smooth"):
             raise ValueError(f"motion must be 'uniform' or 'smooth', got {self.motion!r}")
         object.__setattr__(self, "net_arch", tuple(int(w) for w in self.net_arch))
+
+    @classmethod
+    def for_task(cls, task: str = "easy", **overrides: Any) -> HomingConfig:
+        """The config of a task of :data:`TASKS` (``"easy"`` or ``"hard"``); ``overrides`` set
+        any field, those of the task included (``None`` values are ignored)."""
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {tuple(TASKS)}, got {task!r}")
+        fields = {**TASKS[task], **{k: v for k, v in overrides.items() if v is not None}}
+        return cls(**fields)
 
     def env_kwargs(self) -> dict[str, Any]:
         return {

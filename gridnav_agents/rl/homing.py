@@ -37,11 +37,13 @@ __all__ = [
     "AGENTS",
     "HomingConfig",
     "build_agent",
+    "make_agent_vec_env",
     "make_homing_env",
     "random_encoder",
     "resolve_encoder",
     "train_agent",
 ]
+
 
 # ---------------------------------------------------------------------- encoders and envs
 def random_encoder(like: Any = None, seed: int = 0):
@@ -168,6 +170,23 @@ def build_agent(agent: str, env: Any, config: HomingConfig, seed: int):
     )
 
 
+def make_agent_vec_env(
+    agent: str, config: HomingConfig, encoders: dict[str, Any], n_envs: int
+) -> Any:
+    """An SB3 ``DummyVecEnv`` of ``n_envs`` homing envs as ``agent`` sees them; the encoder
+    agents' code comes from one :class:`VecEncoderObservation` over all envs (one batched
+    encoder step per vector step)."""
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from gridnav_agents.rl.vec_encoder import VecEncoderObservation
+
+    if agent in ("sic", "random_encoder"):
+        kwargs = config.env_kwargs()
+        venv = DummyVecEnv([lambda: make_homing_env(observation="velocity", **kwargs)] * n_envs)
+        return VecEncoderObservation(venv, encoders[agent])
+    return DummyVecEnv([_env_factory(agent, config, encoders)] * n_envs)
+
+
 def train_agent(
     agent: str,
     config: HomingConfig,
@@ -178,30 +197,38 @@ def train_agent(
 ) -> tuple[dict[str, Any], Any]:
     """Train one agent for ``config.total_steps`` env steps.
 
-    Returns ``(run, model)``: ``run`` holds the learning curve, the final evaluation
-    (``final_episodes`` episodes from ``eval_seed + 100000``) and the wall time; ``model`` is the
-    trained SB3 model. ``encoders`` maps ``"sic"``/``"random_encoder"`` to encoder objects.
+    Returns ``(run, model)``: ``run`` holds the learning curve (``eval_episodes`` episodes from
+    ``eval_seed``), the final evaluation (``final_episodes`` episodes from
+    ``eval_seed + 100000``), the wall times of training (without the evaluations) and of the
+    evaluations (s); ``model`` is the trained SB3 model. ``encoders`` maps ``"sic"`` and
+    ``"random_encoder"`` to encoder objects.
     """
-    from stable_baselines3.common.vec_env import DummyVecEnv
-
-    make = _env_factory(agent, config, encoders or {})
-    venv = DummyVecEnv([make] * config.n_envs)
+    encoders = encoders or {}
+    venv = make_agent_vec_env(agent, config, encoders, config.n_envs)
     venv.seed(seed)
     model = build_agent(agent, venv, config, seed)
     callback = HomingEvalCallback(
-        make, max(1, config.eval_every), config.eval_episodes, eval_seed, verbose=verbose
+        lambda: make_agent_vec_env(agent, config, encoders, config.eval_episodes),
+        max(1, config.eval_every),
+        config.eval_episodes,
+        eval_seed,
+        verbose=verbose,
     )
     t0 = time.perf_counter()
     model.learn(config.total_steps, callback=callback)
-    train_s = time.perf_counter() - t0
+    train_s = time.perf_counter() - t0 - callback.wall_s
+    t1 = time.perf_counter()
     final = evaluate_homing(model, callback.eval_env, config.final_episodes, eval_seed + 100_000)
+    eval_s = callback.wall_s + time.perf_counter() - t1
     out = {
         "agent": agent,
         "seed": seed,
         "curve": callback.curve,
         "final": summarize_episodes(final),
         "train_wall_s": round(train_s, 1),
+        "eval_wall_s": round(eval_s, 1),
         "env_steps": int(model.num_timesteps),
     }
     venv.close()
+    callback.eval_env.close()
     return out, model

@@ -83,7 +83,136 @@ def _code_bounds(encoder: Any) -> tuple[float, float]:
     return (0.0, 1.0) if isinstance(encoder, SICEncoder) else (-np.inf, np.inf)
 
 
-class EncoderObservation(gym.Wrapper, gym.utils.RecordConstructorArgs):
+def freeze_encoder(encoder: Any) -> tuple[torch.device, torch.dtype]:
+    """Check that ``encoder`` is a :class:`RecurrentEncoder`; put a torch module in eval mode
+    with ``requires_grad`` off; return the device and dtype its states live on."""
+    if not isinstance(encoder, RecurrentEncoder):
+        raise TypeError(
+            "encoder must provide n_units, step_scale, initial_state(batch) and step(g, v); "
+            f"got {type(encoder).__name__}"
+        )
+    if isinstance(encoder, torch.nn.Module):
+        encoder.eval()
+        encoder.requires_grad_(False)
+        param = next(encoder.parameters(), None)
+        if param is not None:
+            return param.device, param.dtype
+    return torch.device("cpu"), torch.float32
+
+
+def check_step_scale(
+    env_step_scale: float,
+    velocity_scale: float,
+    encoder_step_scale: float,
+    tolerance: float,
+    on_mismatch: str,
+) -> None:
+    """Compare the env's per-axis displacement bound times ``velocity_scale`` with the encoder's
+    training bound (metres per step); on a relative difference beyond ``tolerance`` raise
+    :class:`StepScaleMismatch` (``on_mismatch="raise"``), warn (``"warn"``) or pass."""
+    seen = env_step_scale * velocity_scale
+    rel = abs(seen - encoder_step_scale) / encoder_step_scale
+    if rel <= tolerance or on_mismatch == "ignore":
+        return
+    msg = (
+        f"step-scale mismatch: the encoder was trained on displacements up to "
+        f"{encoder_step_scale:g} m per step (per axis), but this env moves up to "
+        f"{env_step_scale:g} m per step, times velocity_scale={velocity_scale:g} = "
+        f"{seen:g} (relative difference {rel:.1%} > tolerance {tolerance:g}). Pass "
+        f"velocity_scale={encoder_step_scale / env_step_scale:.6g} to rescale the "
+        f"env's displacements into the encoder's units, or change the env's max_speed/dt."
+    )
+    if on_mismatch == "raise":
+        raise StepScaleMismatch(msg)
+    warnings.warn(msg, StepScaleWarning, stacklevel=4)
+
+
+def warn_out_of_range(v: np.ndarray, encoder_step_scale: float, tolerance: float) -> bool:
+    """Warn (:class:`StepScaleWarning`) and return True if a scaled displacement in ``v``
+    (metres, any shape) exceeds the encoder's per-axis training bound by more than
+    ``tolerance``."""
+    if np.max(np.abs(v)) <= encoder_step_scale * (1 + tolerance):
+        return False
+    warnings.warn(
+        f"scaled displacement {np.asarray(v).tolist()} m exceeds the encoder's training range "
+        f"(±{encoder_step_scale:g} m per step per axis); its code may be unreliable",
+        StepScaleWarning,
+        stacklevel=4,
+    )
+    return True
+
+
+def code_space(
+    encoder: Any, base_space: gym.Space, append_phase: bool
+) -> tuple[spaces.Box, np.ndarray, np.ndarray]:
+    """The observation space of an encoder's code (``N`` units) followed, with
+    ``append_phase``, by the last entry of the flat ``Box`` ``base_space`` (the phase flag);
+    also the code's lower and upper bounds ``(N,)``."""
+    if not isinstance(base_space, spaces.Box) or len(base_space.shape) != 1:
+        raise ValueError(f"env must have a flat Box observation space, got {base_space}")
+    n = int(encoder.n_units)
+    lo, hi = _code_bounds(encoder)
+    low = np.full(n + append_phase, lo, dtype=np.float32)
+    high = np.full(n + append_phase, hi, dtype=np.float32)
+    if append_phase:
+        low[-1], high[-1] = base_space.low[-1], base_space.high[-1]
+    return spaces.Box(low, high, dtype=np.float32), low[:n], high[:n]
+
+
+class FrozenEncoderInput:
+    """What :class:`EncoderObservation` and
+    :class:`~gridnav_agents.rl.vec_encoder.VecEncoderObservation` share: a frozen encoder, the
+    scale check, the code's observation space and the once-only range warning."""
+
+    def _setup_encoder(
+        self,
+        encoder: RecurrentEncoder,
+        base_env: gym.Env,
+        base_space: gym.Space,
+        *,
+        velocity_scale: float,
+        env_step_scale: float | None,
+        tolerance: float,
+        on_mismatch: str,
+        append_phase: bool | None,
+    ) -> spaces.Box:
+        """Validate the arguments, set them as attributes and return the observation space;
+        ``base_env`` is one of the envs (read for ``max_speed · dt`` and the task)."""
+        self._device, self._dtype = freeze_encoder(encoder)
+        if on_mismatch not in _ON_MISMATCH:
+            raise ValueError(f"on_mismatch must be one of {_ON_MISMATCH}, got {on_mismatch!r}")
+        self.velocity_scale = check_real("velocity_scale", velocity_scale, positive=True)
+        self.tolerance = check_real("tolerance", tolerance, positive=True)
+        self.on_mismatch = on_mismatch
+        self.encoder = encoder
+        self.encoder_step_scale = float(encoder.step_scale)
+        scale = env_step_scale if env_step_scale is not None else read_env_step_scale(base_env)
+        if scale is None:
+            raise ValueError(
+                "cannot read the env's displacement per step (no max_speed and dt on "
+                "env.unwrapped); pass env_step_scale (metres per step)"
+            )
+        self.env_step_scale = check_real("env_step_scale", scale, positive=True, unit="metres")
+        check_step_scale(
+            self.env_step_scale,
+            self.velocity_scale,
+            self.encoder_step_scale,
+            self.tolerance,
+            on_mismatch,
+        )
+        if append_phase is None:
+            append_phase = getattr(base_env.unwrapped, "task", None) == "homing"
+        self.append_phase = bool(append_phase)
+        space, self._low, self._high = code_space(encoder, base_space, self.append_phase)
+        self._warned_range = False
+        return space
+
+    def _check_range(self, v: np.ndarray) -> None:
+        if not self._warned_range and self.on_mismatch != "ignore":
+            self._warned_range = warn_out_of_range(v, self.encoder_step_scale, self.tolerance)
+
+
+class EncoderObservation(FrozenEncoderInput, gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Replace a GridNav observation by the code of a frozen recurrent encoder.
 
     On ``reset`` the encoder state becomes ``encoder.initial_state(1)`` (the code of the start
@@ -147,91 +276,25 @@ class EncoderObservation(gym.Wrapper, gym.utils.RecordConstructorArgs):
             velocity_source=velocity_source,
         )
         gym.Wrapper.__init__(self, env)
-        if not isinstance(encoder, RecurrentEncoder):
-            raise TypeError(
-                "encoder must provide n_units, step_scale, initial_state(batch) and step(g, v); "
-                f"got {type(encoder).__name__}"
-            )
-        if on_mismatch not in _ON_MISMATCH:
-            raise ValueError(f"on_mismatch must be one of {_ON_MISMATCH}, got {on_mismatch!r}")
         if velocity_source not in _VELOCITY_SOURCES:
             raise ValueError(
                 f"velocity_source must be one of {_VELOCITY_SOURCES}, got {velocity_source!r}"
             )
-        velocity_scale = check_real("velocity_scale", velocity_scale, positive=True)
-        tolerance = check_real("tolerance", tolerance, positive=True)
-        self.encoder = encoder
-        if isinstance(encoder, torch.nn.Module):
-            encoder.eval()
-            encoder.requires_grad_(False)
-            param = next(encoder.parameters(), None)
-            self._device = param.device if param is not None else torch.device("cpu")
-            self._dtype = param.dtype if param is not None else torch.float32
-        else:
-            self._device, self._dtype = torch.device("cpu"), torch.float32
-        self.velocity_scale = float(velocity_scale)
-        self.tolerance = float(tolerance)
-        self.on_mismatch = on_mismatch
+        self.observation_space = self._setup_encoder(
+            encoder,
+            env,
+            env.observation_space,
+            velocity_scale=velocity_scale,
+            env_step_scale=env_step_scale,
+            tolerance=tolerance,
+            on_mismatch=on_mismatch,
+            append_phase=append_phase,
+        )
         self.velocity_source = velocity_source
-        self.encoder_step_scale = float(encoder.step_scale)
-        scale = env_step_scale if env_step_scale is not None else read_env_step_scale(env)
-        if scale is None:
-            raise ValueError(
-                "cannot read the env's displacement per step (no max_speed and dt on "
-                "env.unwrapped); pass env_step_scale (metres per step)"
-            )
-        self.env_step_scale = check_real("env_step_scale", scale, positive=True, unit="metres")
-        self._check_scale()
-
-        base_space = env.observation_space
-        if not isinstance(base_space, spaces.Box) or len(base_space.shape) != 1:
-            raise ValueError(f"env must have a flat Box observation space, got {base_space}")
-        if velocity_source == "observation" and base_space.shape[0] < 2:
+        if velocity_source == "observation" and env.observation_space.shape[0] < 2:
             raise ValueError("velocity_source='observation' needs (dx, dy, ...) observations")
-        if append_phase is None:
-            append_phase = getattr(env.unwrapped, "task", None) == "homing"
-        self.append_phase = bool(append_phase)
-        n = int(encoder.n_units)
-        lo, hi = _code_bounds(encoder)
-        low = np.full(n + self.append_phase, lo, dtype=np.float32)
-        high = np.full(n + self.append_phase, hi, dtype=np.float32)
-        if self.append_phase:
-            low[-1], high[-1] = base_space.low[-1], base_space.high[-1]
-        self.observation_space = spaces.Box(low, high, dtype=np.float32)
-        self._low, self._high = low[:n], high[:n]
-        self._warned_range = False
         with torch.no_grad():
             self.state = self._initial()
-
-    # ------------------------------------------------------------------ scale
-    def _check_scale(self) -> None:
-        seen = self.env_step_scale * self.velocity_scale
-        rel = abs(seen - self.encoder_step_scale) / self.encoder_step_scale
-        if rel <= self.tolerance or self.on_mismatch == "ignore":
-            return
-        msg = (
-            f"step-scale mismatch: the encoder was trained on displacements up to "
-            f"{self.encoder_step_scale:g} m per step (per axis), but this env moves up to "
-            f"{self.env_step_scale:g} m per step, times velocity_scale={self.velocity_scale:g} = "
-            f"{seen:g} (relative difference {rel:.1%} > tolerance {self.tolerance:g}). Pass "
-            f"velocity_scale={self.encoder_step_scale / self.env_step_scale:.6g} to rescale the "
-            f"env's displacements into the encoder's units, or change the env's max_speed/dt."
-        )
-        if self.on_mismatch == "raise":
-            raise StepScaleMismatch(msg)
-        warnings.warn(msg, StepScaleWarning, stacklevel=3)
-
-    def _check_range(self, v: np.ndarray) -> None:
-        if self._warned_range or self.on_mismatch == "ignore":
-            return
-        if np.max(np.abs(v)) > self.encoder_step_scale * (1 + self.tolerance):
-            self._warned_range = True
-            warnings.warn(
-                f"scaled displacement {v.tolist()} m exceeds the encoder's training range "
-                f"(±{self.encoder_step_scale:g} m per step per axis); its code may be unreliable",
-                StepScaleWarning,
-                stacklevel=3,
-            )
 
     # ------------------------------------------------------------------ encoding
     def _initial(self) -> torch.Tensor:
