@@ -157,6 +157,22 @@ def start_state(
         return model(v)[0, -1]
 
 
+def _start_and_states(
+    model: SICEncoder, batch: PermutedRollout, g_start: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch's start state ``(N,)`` and its states ``(B, T, N)``."""
+    device = model.g0_param.device
+    v = torch.as_tensor(batch.velocities, dtype=torch.float32, device=device)
+    # With the learnt g0 the encoder builds its own start states (None): the same values, and
+    # g0's gradient summed in the order of the runs documented in docs/results.md.
+    starts = None if g_start is None else g_start.expand(len(batch.positions), -1)
+    if batch.perms is not None:  # MLP on the T distinct velocities only
+        states = model.forward_indexed(v, torch.as_tensor(batch.perms, device=device), starts)
+    else:
+        states = model(v, starts)
+    return (model.g0 if g_start is None else g_start), states
+
+
 def batch_states(
     model: SICEncoder, batch: PermutedRollout, g_start: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, np.ndarray]:
@@ -165,14 +181,7 @@ def batch_states(
     Row 0 is the shared start state at ``batch.start`` (``g_start``, default the learnt ``g0``),
     then each trajectory's ``T`` states.
     """
-    device = model.g0_param.device
-    g0 = model.g0 if g_start is None else g_start
-    v = torch.as_tensor(batch.velocities, dtype=torch.float32, device=device)
-    starts = g0.expand(len(batch.positions), -1)
-    if batch.perms is not None:  # MLP on the T distinct velocities only
-        states = model.forward_indexed(v, torch.as_tensor(batch.perms, device=device), starts)
-    else:
-        states = model(v, starts)
+    g0, states = _start_and_states(model, batch, g_start)
     g_all = torch.cat([g0[None], states.reshape(-1, states.shape[-1])])
     x_all = np.concatenate([np.asarray(batch.start)[None], batch.positions.reshape(-1, 2)])
     return g_all, x_all
@@ -191,10 +200,10 @@ def compute_losses(
     ``generator`` draws the states kept when ``config.pair_subsample`` is set; ``g_start`` is
     the batch's start state (:func:`start_state`; default the learnt ``g0``).
     """
-    g_all, x_all = batch_states(model, batch, g_start)
-    n_traj, n_steps = batch.positions.shape[:2]
-    n = g_all.shape[1]
-    states = g_all[1:].reshape(n_traj, n_steps, n)
+    g0, states = _start_and_states(model, batch, g_start)
+    n_traj, n_steps, n = states.shape
+    g_all = torch.cat([g0[None], states.reshape(-1, n)])
+    x_all = np.concatenate([np.asarray(batch.start)[None], batch.positions.reshape(-1, 2)])
     v = torch.as_tensor(batch.velocities, dtype=torch.float32, device=g_all.device)
     v_steps = v[torch.as_tensor(batch.perms, device=g_all.device)] if batch.perms is not None else v
     g_pair, x_pair = g_all, x_all
@@ -209,7 +218,7 @@ def compute_losses(
         separation=config.lambda_sep > 0,
         block=config.loss_block,
     )
-    g_prev = torch.cat([g_all[:1].expand(n_traj, 1, n), states[:, :-1]], dim=1)
+    g_prev = torch.cat([g0.expand(n_traj, 1, n), states[:, :-1]], dim=1)
     coniso = conformal_isometry_loss(
         g_prev.reshape(-1, n),
         states.reshape(-1, n),
