@@ -10,8 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.sparse
-from scipy.ndimage import gaussian_filter
 
 __all__ = ["arena_bounds", "bin_edges", "bin_centres", "occupancy", "ratemaps", "smooth_nan"]
 
@@ -102,6 +100,9 @@ def smooth_nan(maps: np.ndarray, sigma_bins: float) -> np.ndarray:
         return m.copy()
     valid = np.isfinite(m)
     sig = (0,) * (m.ndim - 2) + (sigma_bins, sigma_bins)
+    # scipy loads here, not at import: `gridnav --help` imports this module.
+    from scipy.ndimage import gaussian_filter
+
     num = gaussian_filter(np.where(valid, m, 0.0), sig, mode="constant", cval=0.0)
     den = gaussian_filter(valid.astype(float), sig, mode="constant", cval=0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -150,6 +151,8 @@ def ratemaps(
     ok &= np.all(np.isfinite(act), axis=1)
     idx = flat[ok]
     # Sparse (bins x samples) indicator matrix: one product sums every unit at once.
+    import scipy.sparse
+
     onehot = scipy.sparse.csr_matrix(
         (np.ones(len(idx)), (idx, np.arange(len(idx)))), shape=(nx * ny, len(idx))
     )
