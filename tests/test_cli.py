@@ -54,8 +54,8 @@ def test_parsers_and_help_import_no_heavy_library():
         "for argv in (['pretrain', '--out', 'x'], ['analyze', 'x'], ['homing'], ['viz'],\n"
         "             ['sweep', '--grid', 'lr=1e-3,2e-3', '--out', 'x']):\n"
         "    p.parse_args(argv)\n"
-        "print(sorted(m for m in ('torch', 'stable_baselines3', 'pygame', 'sklearn', 'ray', 'scipy')"
-        " if m in sys.modules))"
+        "heavy = ('torch', 'stable_baselines3', 'pygame', 'sklearn', 'ray', 'scipy')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
     )
     assert run_python(code) == "[]"
     help_text = subprocess.run(
