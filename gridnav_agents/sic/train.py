@@ -159,8 +159,9 @@ def start_state(
 
 def _start_and_states(
     model: SICEncoder, batch: PermutedRollout, g_start: torch.Tensor | None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The batch's start state ``(N,)`` and its states ``(B, T, N)``."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The batch's start state ``(N,)``, its states ``(B, T, N)`` and its velocities as a
+    tensor."""
     device = model.g0_param.device
     v = torch.as_tensor(batch.velocities, dtype=torch.float32, device=device)
     # With the learnt g0 the encoder builds its own start states (None): the same values, and
@@ -170,7 +171,7 @@ def _start_and_states(
         states = model.forward_indexed(v, torch.as_tensor(batch.perms, device=device), starts)
     else:
         states = model(v, starts)
-    return (model.g0 if g_start is None else g_start), states
+    return (model.g0 if g_start is None else g_start), states, v
 
 
 def batch_states(
@@ -181,7 +182,7 @@ def batch_states(
     Row 0 is the shared start state at ``batch.start`` (``g_start``, default the learnt ``g0``),
     then each trajectory's ``T`` states.
     """
-    g0, states = _start_and_states(model, batch, g_start)
+    g0, states, _ = _start_and_states(model, batch, g_start)
     g_all = torch.cat([g0[None], states.reshape(-1, states.shape[-1])])
     x_all = np.concatenate([np.asarray(batch.start)[None], batch.positions.reshape(-1, 2)])
     return g_all, x_all
@@ -200,11 +201,10 @@ def compute_losses(
     ``generator`` draws the states kept when ``config.pair_subsample`` is set; ``g_start`` is
     the batch's start state (:func:`start_state`; default the learnt ``g0``).
     """
-    g0, states = _start_and_states(model, batch, g_start)
+    g0, states, v = _start_and_states(model, batch, g_start)
     n_traj, n_steps, n = states.shape
     g_all = torch.cat([g0[None], states.reshape(-1, n)])
     x_all = np.concatenate([np.asarray(batch.start)[None], batch.positions.reshape(-1, 2)])
-    v = torch.as_tensor(batch.velocities, dtype=torch.float32, device=g_all.device)
     v_steps = v[torch.as_tensor(batch.perms, device=g_all.device)] if batch.perms is not None else v
     g_pair, x_pair = g_all, x_all
     if config.pair_subsample is not None and config.pair_subsample < len(x_all):
